@@ -1,0 +1,1 @@
+"""cl_client: typed async SDK for CL Server (PROTOCOL.md §7)."""

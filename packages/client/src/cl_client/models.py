@@ -1,0 +1,89 @@
+"""Wire models shared by the SDK and the server (PROTOCOL.md §3.3, §5, §7.9).
+
+Every model ignores unknown JSON fields so that newer servers stay readable by older clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JobStatus = Literal["queued", "processing", "completed", "failed", "error"]
+TERMINAL_STATUSES: Final[frozenset[str]] = frozenset({"completed", "failed", "error"})
+
+TASK_TYPES: Final[tuple[str, ...]] = (
+    "clip_embedding",
+    "dino_embedding",
+    "exif",
+    "face_detection",
+    "face_embedding",
+    "hash",
+    "hls_streaming",
+    "image_conversion",
+    "media_thumbnail",
+)
+
+
+class _WireModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class JobResponse(_WireModel):
+    """A job as returned by ``GET /jobs/{job_id}`` (PROTOCOL §3.3)."""
+
+    job_id: str
+    task_type: str
+    status: str
+    progress: int = 0
+    params: dict[str, Any] = Field(default_factory=dict)
+    task_output: dict[str, Any] | None = None
+    error_message: str | None = None
+    priority: int = 5
+    created_at: int
+    updated_at: int | None = None
+    started_at: int | None = None
+    completed_at: int | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class JobCreatedResponse(_WireModel):
+    """Body of a successful ``POST /jobs/{task_type}``."""
+
+    job_id: str
+    status: str = "queued"
+    task_type: str
+
+
+class JobEvent(_WireModel):
+    """Payload on ``inference/events`` (PROTOCOL §5.2)."""
+
+    job_id: str
+    event_type: str
+    timestamp: int
+    progress: int = 0
+
+
+class WorkerCapability(_WireModel):
+    """Payload on ``inference/workers/<worker_id>`` (PROTOCOL §5.4)."""
+
+    worker_id: str
+    capabilities: list[str]
+    idle_count: int
+    timestamp: int
+
+
+class WorkerCapabilitiesResponse(_WireModel):
+    """Body of ``GET /capabilities``."""
+
+    num_workers: int
+    capabilities: dict[str, int]
+
+
+OnJobResponseCallback = (
+    Callable[[JobResponse], None] | Callable[[JobResponse], Awaitable[None]] | None
+)

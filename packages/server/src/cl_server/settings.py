@@ -1,0 +1,86 @@
+"""Settings for every service, built once in ``main``/factories and passed in (never read at import).
+
+Each field can be set from the environment with the ``CL_`` prefix (for example ``CL_AUTH_PORT``);
+the data directory is ``CL_SERVER_DIR``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(user_data_dir("cl-server", appauthor=False))
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CL_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        validation_alias=AliasChoices("CL_SERVER_DIR", "data_dir"),
+    )
+
+
+class MqttSettings(_Settings):
+    mqtt_host: str = "localhost"
+    mqtt_port: int = 1883
+
+
+class AuthSettings(_Settings):
+    host: str = "127.0.0.1"
+    auth_port: int = 8000
+    auth_database_url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///<data_dir>/auth.db``."""
+    token_lifetime_minutes: float = 30.0
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+
+    @property
+    def database_url(self) -> str:
+        return self.auth_database_url or f"sqlite:///{self.data_dir / 'auth.db'}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+
+class StoreSettings(_Settings):
+    compute_database_url: str | None = None
+    """SQLAlchemy URL of the job store; default ``sqlite:///<data_dir>/compute.db``."""
+    lease_seconds: float = 30.0
+    max_attempts: int = 3
+
+    @property
+    def database_url(self) -> str:
+        return self.compute_database_url or f"sqlite:///{self.data_dir / 'compute.db'}"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "compute" / "jobs"
+
+
+class ComputeSettings(StoreSettings, MqttSettings):
+    host: str = "127.0.0.1"
+    compute_port: int = 8002
+    no_auth: bool = False
+    """Disable all auth checks on /jobs* and /admin*."""
+    auth_url: str = "http://localhost:8000"
+    """Where the auth service's public key is fetched from (``/auth/public-key``)."""
+    public_key_path: Path | None = None
+    """Read the ES256 public key from this PEM instead of (or before) asking ``auth_url``."""
+    max_upload_bytes: int = 2 * 1024**3
+
+
+class WorkerSettings(StoreSettings, MqttSettings):
+    worker_id: str | None = None
+    tasks: str = ""
+    """Comma-separated task types; empty means every registered plugin."""
+    concurrency: int = 1
+    heartbeat_seconds: float = 10.0
+    idle_poll_seconds: float = 1.0
+    models_dir: Path | None = None

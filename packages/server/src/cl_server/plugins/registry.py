@@ -16,10 +16,16 @@ from cl_server.plugins.base import PluginSpec
 def plugin_specs() -> Mapping[str, PluginSpec]:
     from cl_server.plugins.exif.spec import ExifSpec
     from cl_server.plugins.hash.spec import HashSpec
+    from cl_server.plugins.hls_streaming.spec import HlsStreamingSpec
+    from cl_server.plugins.image_conversion.spec import ImageConversionSpec
+    from cl_server.plugins.media_thumbnail.spec import MediaThumbnailSpec
 
     specs: list[PluginSpec] = [
         HashSpec(),
         ExifSpec(),
+        HlsStreamingSpec(),
+        ImageConversionSpec(),
+        MediaThumbnailSpec(),
     ]
     return {spec.task_type: spec for spec in specs}
 

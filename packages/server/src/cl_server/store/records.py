@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from cl_client.models import JobResponse
+
+QUEUED: Final = "queued"
+PROCESSING: Final = "processing"
+COMPLETED: Final = "completed"
+FAILED: Final = "failed"
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,16 @@ class JobRecord:
     attempt: int
     leased_by: str | None
     lease_expires_at: int | None
+    releases: int = 0
+    """Claims given back with ``JobStore.release``; they do not count against ``max_attempts``.
+
+    ``attempt`` counts every claim (it is the fencing token of stale-write checks), so the
+    attempts charged to the job are ``attempt - releases``.
+    """
+
+    @property
+    def charged_attempts(self) -> int:
+        return self.attempt - self.releases
 
     def to_response(self) -> JobResponse:
         return JobResponse(

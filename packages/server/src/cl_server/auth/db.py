@@ -1,0 +1,57 @@
+"""Auth database: the ``auth_users`` table and engine construction.
+
+Any SQLAlchemy URL works; the default is a SQLite file in the data directory. The auth schema is
+independent of the compute job store (its own tables and Alembic version table), so both may
+live in one database or in two.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import JSON, Boolean, DateTime, Engine, Integer, String, create_engine
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import StaticPool
+
+SQLITE_BUSY_TIMEOUT_S: Final = 30.0
+"""The CLI and the service may write the same SQLite file; a writer waits this long for the lock."""
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UserRow(Base):
+    __tablename__ = "auth_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean)
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    # A JSON list keeps the order the permissions were given in (PROTOCOL.md §2.2).
+    permissions: Mapped[list[str]] = mapped_column(JSON)
+    # Naive UTC with microseconds; rendered as e.g. 2026-01-24T10:30:00.123456.
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+def _is_memory_sqlite(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+
+
+def create_auth_engine(url: str | URL) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        # pre_ping: a database restart must not surface as an error on the next request.
+        return create_engine(parsed, pool_pre_ping=True)
+    if _is_memory_sqlite(parsed):
+        # One shared connection, or each pooled connection would see its own empty database.
+        return create_engine(
+            parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    if parsed.database is not None:
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})

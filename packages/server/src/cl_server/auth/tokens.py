@@ -1,0 +1,73 @@
+"""ES256 JWTs with exactly the claims of PROTOCOL.md §2.4: ``id``, ``permissions``, ``is_admin``,
+``exp``.
+
+``decode_token`` is usable by any process that holds the public key PEM; it pins the algorithm
+so a token cannot choose how it is verified (no ``none``, no HS256 keyed with the public key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from cl_server.auth.errors import InvalidTokenError
+from cl_server.auth.keys import ALGORITHM
+
+REQUIRED_CLAIMS = ("id", "permissions", "is_admin", "exp")
+
+
+class TokenClaims(BaseModel):
+    """Verified claims of a token. ``id`` is the decimal string of the user id."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: StrictStr = Field(pattern=r"^[0-9]+$")
+    permissions: list[StrictStr]
+    is_admin: StrictBool
+    exp: StrictInt
+
+    @property
+    def user_id(self) -> int:
+        return int(self.id)
+
+
+def issue_token(
+    *,
+    user_id: int,
+    permissions: Sequence[str],
+    is_admin: bool,
+    private_key: ec.EllipticCurvePrivateKey,
+    lifetime: timedelta,
+    now: datetime | None = None,
+) -> str:
+    """Sign a token valid for ``lifetime`` from ``now``; ``exp`` is whole seconds (rounded down)."""
+    issued_at = now or datetime.now(UTC)
+    claims: dict[str, object] = {
+        "id": str(user_id),
+        "permissions": list(permissions),
+        "is_admin": is_admin,
+        "exp": int((issued_at + lifetime).timestamp()),
+    }
+    return jwt.encode(claims, private_key, algorithm=ALGORITHM)
+
+
+def decode_token(
+    token: str, public_key_pem: str | bytes | ec.EllipticCurvePublicKey
+) -> TokenClaims:
+    """Verify signature, algorithm and expiry; return the claims or raise ``InvalidTokenError``."""
+    try:
+        payload = jwt.decode(
+            token,
+            public_key_pem,
+            algorithms=[ALGORITHM],
+            options={"require": list(REQUIRED_CLAIMS)},
+        )
+        return TokenClaims.model_validate(payload)
+    except jwt.PyJWTError as exc:
+        raise InvalidTokenError(f"invalid token: {exc}") from exc
+    except ValidationError as exc:
+        raise InvalidTokenError(f"invalid token claims: {exc.error_count()} problem(s)") from exc

@@ -1,0 +1,71 @@
+"""Run amqtt as an asyncio task: plain MQTT 3.1.1 over TCP, anonymous clients, no persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+
+class _ProbeNoiseFilter(logging.Filter):
+    """Drop amqtt's error lines for connections that close before sending anything.
+
+    TCP health checks (``broker_reachable``, container probes) do exactly that; amqtt logs each
+    one at ERROR and WARNING level, which would bury real problems in the service log.
+    """
+
+    _PREFIXES = ("No data from ", "Failed to initialize client session: No data")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self._PREFIXES)
+
+
+_PROBE_NOISE_FILTER = _ProbeNoiseFilter()
+
+
+def _bind_address(host: str, port: int) -> str:
+    # amqtt splits "address:port" at the last colon; IPv6 literals need brackets.
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+async def run_broker(host: str, port: int, *, ready: asyncio.Event | None = None) -> None:
+    """Serve MQTT on ``host:port`` until cancelled; set ``ready`` once the port accepts clients.
+
+    The configuration is explicit so amqtt loads no entry-point plugins: only anonymous
+    authentication, no ``$SYS`` publisher, no packet/event loggers, no websocket listener and no
+    SQLite persistence (nothing is written to the working directory). Retained messages live in
+    memory and are lost when the broker stops, which is what the capability topics expect
+    (workers re-publish on every heartbeat).
+    """
+    # Imported here so that ``import cl_server.broker`` stays cheap for services that only probe.
+    from amqtt.broker import Broker
+    from amqtt.contexts import BrokerConfig, ListenerConfig, ListenerType
+
+    class _Broker(Broker):
+        async def stream_connected(
+            self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str
+        ) -> None:
+            # amqtt (0.12) leaves the transport open when a client disconnects before sending
+            # CONNECT (a TCP probe such as broker_reachable does exactly that); the leaked socket
+            # later surfaces as a ResourceWarning. Closing an already closed writer is a no-op.
+            try:
+                await super().stream_connected(reader, writer, listener_name)
+            finally:
+                writer.close()
+
+    config = BrokerConfig(
+        listeners={
+            "default": ListenerConfig(type=ListenerType.TCP, bind=_bind_address(host, port))
+        },
+        plugins={"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    )
+    logging.getLogger("amqtt.broker").addFilter(_PROBE_NOISE_FILTER)  # idempotent: same object
+    broker = _Broker(config)
+    await broker.start()
+    try:
+        if ready is not None:
+            ready.set()
+        await asyncio.Event().wait()  # runs until the surrounding task is cancelled
+    finally:
+        await broker.shutdown()

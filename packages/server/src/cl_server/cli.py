@@ -1,0 +1,177 @@
+"""``cl-server``: run the whole stack (``up``) or one service at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cl_server.settings import (
+    AuthSettings,
+    ComputeSettings,
+    WorkerSettings,
+    default_data_dir,
+)
+
+app = typer.Typer(
+    name="cl-server",
+    help="CL Server: media processing services (auth, compute, workers, MQTT broker).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+HostOption = Annotated[
+    str | None,
+    typer.Option("--host", help="Interface to listen on.", envvar="CL_HOST", show_envvar=True),
+]
+
+
+def _overrides(**values: object) -> dict[str, Any]:
+    """Only the options given on the command line; the rest come from the environment."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+@app.command()
+def up(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where databases, keys, jobs and models live [default: per-user data dir].",
+            envvar="CL_SERVER_DIR",
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Interface the services listen on.", envvar="CL_HOST")
+    ] = "127.0.0.1",
+    auth_port: Annotated[
+        int, typer.Option(help="Auth service port.", envvar="CL_AUTH_PORT")
+    ] = 8000,
+    compute_port: Annotated[
+        int, typer.Option(help="Compute service port.", envvar="CL_COMPUTE_PORT")
+    ] = 8002,
+    mqtt_host: Annotated[
+        str,
+        typer.Option(
+            help="MQTT broker host (an embedded broker starts if none answers).",
+            envvar="CL_MQTT_HOST",
+        ),
+    ] = "localhost",
+    mqtt_port: Annotated[int, typer.Option(help="MQTT broker port.", envvar="CL_MQTT_PORT")] = 1883,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Number of worker processes.", envvar="CL_WORKERS")
+    ] = 1,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth", help="Disable authentication on the compute service.", envvar="CL_NO_AUTH"
+        ),
+    ] = False,
+    admin_password: Annotated[
+        str | None,
+        typer.Option(
+            help="Password of the bootstrap admin (default: generated, printed once, saved "
+            "in <data-dir>/admin-password.txt).",
+            envvar="CL_ADMIN_PASSWORD",
+        ),
+    ] = None,
+    tasks: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated task types for the workers (default: all).", envvar="CL_TASKS"
+        ),
+    ] = "",
+) -> None:
+    """Start broker, auth, compute and workers on this machine; Ctrl-C stops them all."""
+    from cl_server.up.supervisor import Supervisor, UpOptions
+
+    options = UpOptions(
+        data_dir=(data_dir or default_data_dir()).expanduser().resolve(),
+        host=host,
+        auth_port=auth_port,
+        compute_port=compute_port,
+        mqtt_host=mqtt_host,
+        mqtt_port=mqtt_port,
+        workers=workers,
+        no_auth=no_auth,
+        admin_password=admin_password,
+        tasks=tasks,
+    )
+    raise typer.Exit(Supervisor(options).run())
+
+
+@app.command()
+def auth(
+    host: HostOption = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default 8000).", envvar="CL_AUTH_PORT")
+    ] = None,
+) -> None:
+    """Run the auth service (users, JWT, public key)."""
+    from cl_server.auth.main import run
+
+    run(AuthSettings(**_overrides(host=host, auth_port=port)))
+
+
+@app.command()
+def compute(
+    host: HostOption = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default 8002).", envvar="CL_COMPUTE_PORT")
+    ] = None,
+    no_auth: Annotated[
+        bool | None, typer.Option("--no-auth", help="Disable authentication.", envvar="CL_NO_AUTH")
+    ] = None,
+) -> None:
+    """Run the compute service (jobs, files, capabilities, admin)."""
+    from cl_server.compute.main import run
+
+    run(ComputeSettings(**_overrides(host=host, compute_port=port, no_auth=no_auth)))
+
+
+@app.command()
+def worker(
+    tasks: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated task types (default: all).", envvar="CL_TASKS"),
+    ] = None,
+    worker_id: Annotated[
+        str | None, typer.Option(help="Worker id (default: host and pid).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Worker processes to run.")] = 1,
+    burst: Annotated[
+        bool, typer.Option(help="Exit when the queue is empty (for tests and batch runs).")
+    ] = False,
+) -> None:
+    """Run a worker that claims jobs and runs plugins."""
+    from cl_server.worker.main import run
+    from cl_server.worker.plugins_loader import UnknownTaskTypeError
+
+    settings = WorkerSettings(**_overrides(tasks=tasks))
+    try:
+        status = run(settings, worker_id=worker_id, concurrency=concurrency, burst=burst)
+    except UnknownTaskTypeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(status)
+
+
+@app.command()
+def broker(
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on.", envvar="CL_MQTT_BIND")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.", envvar="CL_MQTT_PORT")] = 1883,
+) -> None:
+    """Run the embedded MQTT broker (amqtt)."""
+    from cl_server.broker.main import run
+
+    run(host, port)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The three access states of PROTOCOL §3.1: auth disabled, guest mode, enforced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import jwt
+
+from cl_server.compute.errors import ForbiddenError, NotAuthenticatedError
+from cl_server.compute.public_key import PublicKeySource, PublicKeyUnavailableError
+
+REQUIRED_JOB_PERMISSION = "ai_inference_support"
+AccessState = Literal["auth_disabled", "guest", "enforced"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made a request; ``None`` id means unauthenticated access was allowed."""
+
+    user_id: str | None
+    is_admin: bool = False
+    permissions: list[str] = field(default_factory=list[str])
+
+
+ANONYMOUS = Caller(user_id=None)
+
+
+def access_state(*, auth_disabled: bool, guest_mode: bool) -> AccessState:
+    if auth_disabled:
+        return "auth_disabled"
+    return "guest" if guest_mode else "enforced"
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+def _claims_to_caller(claims: dict[str, object]) -> Caller:
+    user_id = claims.get("id")
+    is_admin = claims.get("is_admin", False)
+    permissions = claims.get("permissions", [])
+    if not isinstance(user_id, str) or not isinstance(is_admin, bool):
+        raise NotAuthenticatedError("JWT payload is invalid")
+    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+        raise NotAuthenticatedError("JWT payload is invalid")
+    return Caller(user_id=user_id, is_admin=is_admin, permissions=[str(p) for p in permissions])
+
+
+def _decode(token: str, public_key: str) -> dict[str, object]:
+    return jwt.decode(
+        token,
+        public_key,
+        algorithms=["ES256"],
+        options={"require": ["id", "exp"]},
+    )
+
+
+def verify_token(token: str, keys: PublicKeySource) -> Caller:
+    """Verify an ES256 token with the auth service's key and map failures to §3.1 messages."""
+    try:
+        public_key = keys.get()
+    except PublicKeyUnavailableError as exc:
+        raise NotAuthenticatedError("Could not validate credentials") from exc
+    try:
+        try:
+            claims = _decode(token, public_key)
+        except jwt.InvalidSignatureError:
+            # The auth service may have rotated its key pair; try the current one once.
+            fresh = keys.refresh()
+            if fresh is None:
+                raise
+            claims = _decode(token, fresh)
+    except jwt.ExpiredSignatureError as exc:
+        raise NotAuthenticatedError("JWT token has expired") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise NotAuthenticatedError("JWT payload is invalid") from exc
+    except jwt.InvalidTokenError as exc:
+        raise NotAuthenticatedError("Could not validate credentials") from exc
+    return _claims_to_caller(claims)
+
+
+def authorize(
+    state: AccessState,
+    authorization: str | None,
+    keys: PublicKeySource,
+    *,
+    admin: bool,
+) -> Caller:
+    """The caller, or 401/403: ``/jobs*`` checks with admin=False, ``/admin*`` with True."""
+    if state != "enforced":
+        # Guest mode and disabled auth never decode the header, so broken tokens are accepted.
+        return ANONYMOUS
+    token = bearer_token(authorization)
+    if token is None:
+        raise NotAuthenticatedError("Authentication required")
+    caller = verify_token(token, keys)
+    if admin:
+        if not caller.is_admin:
+            raise ForbiddenError("Insufficient permissions. Admin access required")
+    elif not caller.is_admin and REQUIRED_JOB_PERMISSION not in caller.permissions:
+        raise ForbiddenError(f"Insufficient permissions. Required: {REQUIRED_JOB_PERMISSION}")
+    return caller

@@ -1,0 +1,121 @@
+"""The compute service: ``create_app(settings)`` builds it (PROTOCOL §3)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from cl_client.models import WorkerCapabilitiesResponse
+from cl_client.topics import WORKER_TOPIC_FILTER
+from cl_server import __version__
+from cl_server.compute.dependencies import Services
+from cl_server.compute.errors import ApiError
+from cl_server.compute.job_files import JobFiles
+from cl_server.compute.public_key import PublicKeySource
+from cl_server.compute.routes_admin import router as admin_router
+from cl_server.compute.routes_jobs import router as jobs_router
+from cl_server.compute.services import ComputeServices
+from cl_server.compute.upload_limit import UploadLimitMiddleware
+from cl_server.lifecycle import requeue_expired_and_notify
+from cl_server.mqtt.capabilities import CapabilityTracker
+from cl_server.mqtt.connection import MqttConnection
+from cl_server.mqtt.events import EventPublisher
+from cl_server.settings import ComputeSettings
+from cl_server.store import JobStore
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = "compute"
+API_VERSION = "v1"
+LEASE_REAPER_INTERVAL_S = 5.0
+
+
+class RootInfo(BaseModel):
+    status: str = "healthy"
+    service: str = SERVICE_NAME
+    version: str = API_VERSION
+    guest_mode: str = Field(serialization_alias="guestMode")
+    auth_required: bool
+    server_version: str = __version__
+
+
+def _start_lease_reaper(services: ComputeServices, stop: threading.Event) -> threading.Thread:
+    """Requeue jobs of workers that died, even while no worker is polling."""
+
+    def loop() -> None:
+        while not stop.wait(LEASE_REAPER_INTERVAL_S):
+            try:
+                requeue_expired_and_notify(services.store, services.publisher)
+            except Exception:  # keep reaping after a transient database error
+                logger.exception("lease reaper failed")
+
+    thread = threading.Thread(target=loop, name="lease-reaper", daemon=True)
+    thread.start()
+    return thread
+
+
+def create_app(settings: ComputeSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
+        store = await run_in_threadpool(
+            JobStore.open,
+            settings.database_url,
+            lease_seconds=settings.lease_seconds,
+            max_attempts=settings.max_attempts,
+        )
+        settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+        tracker = CapabilityTracker()
+        connection = MqttConnection(
+            settings.mqtt_host, settings.mqtt_port, client_id_prefix="cl-compute"
+        )
+        connection.subscribe(WORKER_TOPIC_FILTER, tracker.handle_message)
+        connection.start()
+        publisher = EventPublisher(connection)
+        services = ComputeServices(
+            settings=settings,
+            store=store,
+            files=JobFiles(settings.jobs_dir),
+            publisher=publisher,
+            capabilities=tracker,
+            keys=PublicKeySource(key_path=settings.public_key_path, auth_url=settings.auth_url),
+        )
+        app.state.services = services
+        stop_reaper = threading.Event()
+        reaper = _start_lease_reaper(services, stop_reaper)
+        try:
+            yield
+        finally:
+            stop_reaper.set()
+            reaper.join(timeout=5)
+            publisher.close()
+            connection.stop()
+            store.close()
+
+    app = FastAPI(title="CL Server compute service", version=__version__, lifespan=lifespan)
+    app.add_middleware(UploadLimitMiddleware, max_bytes=settings.max_upload_bytes)
+
+    @app.exception_handler(ApiError)
+    async def api_error_handler(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.get("/", response_model=RootInfo, response_model_by_alias=True)
+    def root(services: Services) -> RootInfo:
+        enforced = services.access_state() == "enforced"
+        return RootInfo(guest_mode="off" if enforced else "on", auth_required=enforced)
+
+    @app.get("/capabilities", response_model=WorkerCapabilitiesResponse)
+    def capabilities(services: Services) -> WorkerCapabilitiesResponse:
+        return services.capabilities.summary()
+
+    app.include_router(jobs_router)
+    app.include_router(admin_router)
+    return app

@@ -1,0 +1,108 @@
+"""``/jobs*`` endpoints (PROTOCOL §3.2)."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from cl_client.models import JobCreatedResponse, JobResponse
+from cl_server.compute.dependencies import JobsCaller, Services
+from cl_server.compute.errors import NotFoundError
+from cl_server.compute.services import ComputeServices
+from cl_server.compute.submission import ParsedSubmission, parse_submission
+from cl_server.plugins.registry import get_spec
+from cl_server.store import NewJob
+from cl_server.timeutil import now_ms
+
+router = APIRouter()
+
+MAX_FORM_FIELDS = 64
+
+
+def _job_not_found(job_id: str) -> NotFoundError:
+    return NotFoundError(f"Job {job_id} not found")
+
+
+def _save_upload(upload: UploadFile, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    upload.file.seek(0)
+    with destination.open("wb") as out:
+        shutil.copyfileobj(upload.file, out, length=1024 * 1024)
+
+
+def _create_job(
+    services: ComputeServices, task_type: str, submission: ParsedSubmission
+) -> JobCreatedResponse:
+    spec = get_spec(task_type)
+    assert spec is not None
+    job_id = str(uuid.uuid4())
+    job_dir = services.files.job_dir(job_id)
+    params: dict[str, object] = dict(spec.stored_params(submission.params))
+    if submission.upload is not None and submission.filename is not None:
+        input_rel = f"input/{submission.filename}"
+        _save_upload(submission.upload, job_dir / input_rel)
+        params["input_path"] = input_rel
+    else:
+        job_dir.mkdir(parents=True, exist_ok=True)
+    params["output_path"] = spec.output_path(submission.params, submission.filename)
+    try:
+        services.store.create_job(
+            NewJob(
+                job_id=job_id,
+                task_type=task_type,
+                params=params,
+                priority=submission.priority,
+                created_at=now_ms(),
+            )
+        )
+    except BaseException:
+        shutil.rmtree(job_dir, ignore_errors=True)
+        raise
+    services.publisher.job_event(job_id, "queued", 0)
+    return JobCreatedResponse(job_id=job_id, status="queued", task_type=task_type)
+
+
+@router.post("/jobs/{task_type}", response_model=JobCreatedResponse)
+async def submit_job(
+    task_type: str, request: Request, services: Services, _caller: JobsCaller
+) -> JobCreatedResponse:
+    # The form is read here, after the access check, so unauthorised uploads are never parsed.
+    spec = get_spec(task_type)
+    if spec is None:
+        raise NotFoundError(f"Unknown task type: {task_type}")
+    async with request.form(max_files=1, max_fields=MAX_FORM_FIELDS) as form:
+        submission = parse_submission(spec, form)
+        return await run_in_threadpool(_create_job, services, task_type, submission)
+
+
+@router.get("/jobs/{job_id}", response_model=JobResponse)
+def get_job(job_id: str, services: Services, _caller: JobsCaller) -> JobResponse:
+    job = services.store.get_job(job_id)
+    if job is None:
+        raise _job_not_found(job_id)
+    return job.to_response()
+
+
+@router.delete("/jobs/{job_id}", status_code=204)
+def delete_job(job_id: str, services: Services, _caller: JobsCaller) -> Response:
+    if not services.store.delete_job(job_id):
+        raise _job_not_found(job_id)
+    # A worker still running it notices at its next lease renewal and stops.
+    services.files.remove(job_id)
+    return Response(status_code=204)
+
+
+@router.get("/jobs/{job_id}/files/{file_path:path}")
+def download_job_file(
+    job_id: str, file_path: str, services: Services, _caller: JobsCaller
+) -> FileResponse:
+    if services.store.get_job(job_id) is None:
+        raise _job_not_found(job_id)
+    path = services.files.resolve_download(job_id, file_path)
+    return FileResponse(path, media_type="application/octet-stream", filename=path.name)

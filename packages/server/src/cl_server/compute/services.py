@@ -1,0 +1,28 @@
+"""The long-lived objects one compute service instance works with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cl_server.compute.access import AccessState, access_state
+from cl_server.compute.job_files import JobFiles
+from cl_server.compute.public_key import PublicKeySource
+from cl_server.mqtt.capabilities import CapabilityTracker
+from cl_server.mqtt.events import EventPublisher
+from cl_server.settings import ComputeSettings
+from cl_server.store import JobStore
+
+
+@dataclass
+class ComputeServices:
+    settings: ComputeSettings
+    store: JobStore
+    files: JobFiles
+    publisher: EventPublisher
+    capabilities: CapabilityTracker
+    keys: PublicKeySource
+
+    def access_state(self) -> AccessState:
+        if self.settings.no_auth:
+            return "auth_disabled"
+        return access_state(auth_disabled=False, guest_mode=self.store.get_config().guest_mode)

@@ -1,0 +1,130 @@
+"""A paho-mqtt client that connects in the background and never blocks job processing.
+
+The job store is the source of truth; MQTT only tells listeners about changes. So a broker that is
+down at start or goes away later must not stop a service: paho queues QoS 1 messages while offline
+and reconnects by itself, and subscriptions are renewed on every (re)connect.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+logger = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+class MqttConnection:
+    """One background MQTT connection with automatic reconnect and resubscribe."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        client_id_prefix: str,
+        will_topic: str | None = None,
+        on_connected: Callable[[], None] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._subscriptions: dict[str, MessageHandler] = {}
+        self._on_connected_hook = on_connected
+        self._connected = threading.Event()
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{client_id_prefix}-{uuid.uuid4().hex[:8]}",
+            clean_session=True,
+        )
+        # Offline buffering: keep publishing into paho's queue while the broker is away.
+        self._client.max_queued_messages_set(10_000)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=5)
+        if will_topic is not None:
+            self._client.will_set(will_topic, payload=b"", qos=1, retain=True)
+        self._client.on_connect = self._handle_connect
+        self._client.on_disconnect = self._handle_disconnect
+        self._client.on_message = self._handle_message
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        """Begin connecting in the background; returns at once even if no broker answers."""
+        self._client.connect_async(self.host, self.port, keepalive=30)
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def subscribe(self, topic: str, handler: MessageHandler) -> None:
+        self._subscriptions[topic] = handler
+        if self.connected:
+            self._client.subscribe(topic, qos=1)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> mqtt.MQTTMessageInfo:
+        return self._client.publish(topic, payload, qos=1, retain=retain)
+
+    def stop(self, *, final_topic: str | None = None, timeout: float = 2.0) -> None:
+        """Disconnect cleanly, first publishing an empty retained payload on ``final_topic``."""
+        if final_topic is not None and self.connected:
+            info = self._client.publish(final_topic, b"", qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError):
+                logger.debug("could not flush %s before disconnect", final_topic)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    def _handle_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            logger.warning(
+                "MQTT broker %s:%s refused connection: %s", self.host, self.port, reason_code
+            )
+            return
+        for topic in self._subscriptions:
+            client.subscribe(topic, qos=1)
+        self._connected.set()
+        logger.info("connected to MQTT broker %s:%s", self.host, self.port)
+        if self._on_connected_hook is not None:
+            self._on_connected_hook()
+
+    def _handle_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if self._connected.is_set():
+            logger.warning(
+                "lost MQTT broker %s:%s (%s); reconnecting", self.host, self.port, reason_code
+            )
+        self._connected.clear()
+
+    def _handle_message(
+        self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage
+    ) -> None:
+        for topic_filter, handler in self._subscriptions.items():
+            if mqtt.topic_matches_sub(topic_filter, message.topic):
+                try:
+                    handler(message.topic, bytes(message.payload))
+                except Exception:  # a bad message must not kill paho's network thread
+                    logger.exception("error handling MQTT message on %s", message.topic)

@@ -1,0 +1,1 @@
+"""The clip_text_embedding plugin (PROTOCOL §4). Import spec for the light description."""

@@ -1,0 +1,35 @@
+"""dino_embedding: DINOv2 image embedding, CLS token (PROTOCOL §4.2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cl_server.plugins._ml.params import NormalizeParams
+from cl_server.plugins.base import PluginParams, PluginRunner, PluginSpec
+
+OUTPUT_PATH = "output/dino_embedding.npy"
+
+
+class DinoEmbeddingParams(NormalizeParams):
+    pass
+
+
+class DinoEmbeddingSpec(PluginSpec):
+    task_type = "dino_embedding"
+    params_model = DinoEmbeddingParams
+    requires_file = True
+
+    def output_path(self, params: PluginParams, input_filename: str | None) -> str:
+        return OUTPUT_PATH
+
+    def load(self, models_dir: Path | None = None) -> PluginRunner:
+        from cl_server.models.registry import DINOV2_VITS14
+        from cl_server.plugins._ml.image_runner import load_image_runner
+
+        return load_image_runner(
+            DINOV2_VITS14,
+            "model.onnx",
+            task_type=self.task_type,
+            output_path=OUTPUT_PATH,
+            models_dir=models_dir,
+        )

@@ -1,0 +1,29 @@
+"""media_thumbnail spec: form fields and output path (light imports only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from cl_server.plugins.base import PluginParams, PluginRunner, PluginSpec
+
+
+class MediaThumbnailParams(PluginParams):
+    width: int | None = Field(default=None, gt=0)
+    height: int | None = Field(default=None, gt=0)
+    maintain_aspect_ratio: bool = True
+
+
+class MediaThumbnailSpec(PluginSpec):
+    task_type: ClassVar[str] = "media_thumbnail"
+    params_model: ClassVar[type[PluginParams]] = MediaThumbnailParams
+
+    def output_path(self, params: PluginParams, input_filename: str | None) -> str:
+        return "output/thumbnail.jpg"
+
+    def load(self, models_dir: Path | None = None) -> PluginRunner:
+        from cl_server.plugins.media_thumbnail.runner import MediaThumbnailRunner
+
+        return MediaThumbnailRunner()

@@ -1,0 +1,86 @@
+"""Engine construction: SQLite tuned for several processes on one file, PostgreSQL as given.
+
+SQLite: WAL (readers never block the writer), a busy timeout (a writer waits for the lock
+instead of failing at once), foreign keys on. SQLAlchemy, not the ``sqlite3`` module, emits
+BEGIN (the documented pysqlite recipe), so a write transaction can start with ``BEGIN
+IMMEDIATE``: it takes the write lock before its first read, so a claim's read-then-update can
+never interleave with another process's claim and never needs a lock upgrade that fails with
+"database is locked".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+BUSY_TIMEOUT_MS: Final = 30_000
+BEGIN_OPTION: Final = "cl_sqlite_begin"
+"""Execution option naming the BEGIN statement a SQLite transaction starts with."""
+BEGIN_IMMEDIATE: Final = "BEGIN IMMEDIATE"
+
+
+def is_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite"
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+
+
+def ensure_sqlite_parent(url: URL) -> None:
+    """Create the directory of a SQLite file, so a fresh data directory just works."""
+    if not is_sqlite(url) or _is_memory(url) or url.database is None:
+        return
+    database = url.database
+    if database.startswith("file:"):
+        database = database[len("file:") :].split("?", 1)[0]
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_store_engine(url: str | URL) -> Engine:
+    parsed = make_url(url)
+    if not is_sqlite(parsed):
+        # pre_ping: a PostgreSQL restart must not surface as an error on the next call.
+        return create_engine(parsed, pool_pre_ping=True)
+
+    ensure_sqlite_parent(parsed)
+    if _is_memory(parsed):
+        # One shared connection, or every pooled connection would see its own empty database.
+        # Only suitable for single-threaded use (tests, throwaway runs).
+        engine = create_engine(
+            parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    _install_sqlite_hooks(engine)
+    return engine
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(  # pyright: ignore[reportUnusedFunction]
+        dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry
+    ) -> None:
+        # Hand transaction control to SQLAlchemy (the "begin" hook below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching to WAL needs a lock another process may hold.
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            # NORMAL is durable against crashes in WAL mode; a power cut can lose the last
+            # commits, which at-least-once delivery tolerates.
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:  # pyright: ignore[reportUnusedFunction]
+        statement = conn.get_execution_options().get(BEGIN_OPTION, "BEGIN")
+        conn.exec_driver_sql(str(statement))

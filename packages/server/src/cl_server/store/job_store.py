@@ -1,0 +1,415 @@
+"""The compute job store: the single source of truth for jobs and the service configuration.
+
+One ``Engine`` per store, one short session per call, so a ``JobStore`` is safe to share between
+threads; several processes may open the same database. Every method returns detached
+``JobRecord``/``ServiceConfig`` dataclasses.
+
+Leases and attempts (see docs/store.md):
+- ``claim`` increments ``attempt``; it is the fencing token. ``report_progress``, ``complete``,
+  ``fail`` and ``release`` are single ``UPDATE ... WHERE job_id AND attempt AND
+  status='processing'`` statements and return ``False`` when no row matched, so a worker whose
+  lease expired (and whose job was claimed again) cannot overwrite the newer attempt.
+- ``release`` (graceful shutdown) increments ``releases``; attempts charged against
+  ``max_attempts`` are ``attempt - releases``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import CursorResult, Engine, Result, delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from cl_server.store.engine import BEGIN_IMMEDIATE, BEGIN_OPTION, create_store_engine
+from cl_server.store.migrate import upgrade_to_head
+from cl_server.store.models import CONFIG_ROW_ID, JobRow, ServiceConfigRow
+from cl_server.store.records import (
+    COMPLETED,
+    FAILED,
+    PROCESSING,
+    QUEUED,
+    JobRecord,
+    NewJob,
+    ServiceConfig,
+)
+from cl_server.timeutil import now_ms
+
+# Highest priority first, then oldest; job_id makes ties deterministic.
+_CLAIM_ORDER = (JobRow.priority.desc(), JobRow.created_at, JobRow.job_id)
+# Bound the size of ``IN (...)`` lists (SQLite limits bound parameters per statement).
+_DELETE_CHUNK = 500
+
+
+def _record(row: JobRow) -> JobRecord:
+    return JobRecord(
+        job_id=row.job_id,
+        task_type=row.task_type,
+        status=row.status,
+        progress=row.progress,
+        params=dict(row.params),
+        task_output=dict(row.task_output) if row.task_output is not None else None,
+        error_message=row.error_message,
+        priority=row.priority,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        attempt=row.attempt,
+        leased_by=row.leased_by,
+        lease_expires_at=row.lease_expires_at,
+        releases=row.releases,
+    )
+
+
+def _config(row: ServiceConfigRow | None) -> ServiceConfig:
+    if row is None:  # only if someone deleted the row the migration inserted
+        return ServiceConfig(guest_mode=True, updated_at=None, updated_by=None)
+    return ServiceConfig(
+        guest_mode=row.guest_mode, updated_at=row.updated_at, updated_by=row.updated_by
+    )
+
+
+def _rowcount(result: Result[Any]) -> int:
+    # Session.execute() is typed as Result; for UPDATE/DELETE it is a CursorResult.
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+def _now(now: int | None) -> int:
+    return now_ms() if now is None else now
+
+
+class JobStore:
+    def __init__(
+        self, engine: Engine, *, lease_seconds: float = 30.0, max_attempts: int = 3
+    ) -> None:
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._engine = engine
+        self._lease_ms = round(lease_seconds * 1000)
+        self._max_attempts = max_attempts
+        self._reader = sessionmaker(engine, expire_on_commit=False)
+        # On SQLite a writing transaction starts with BEGIN IMMEDIATE: it holds the write lock
+        # from its first statement, so read-then-update (claim, requeue) is atomic across
+        # processes. Other dialects ignore the option.
+        self._writer = sessionmaker(
+            engine.execution_options(**{BEGIN_OPTION: BEGIN_IMMEDIATE}), expire_on_commit=False
+        )
+
+    @classmethod
+    def open(cls, url: str, *, lease_seconds: float = 30.0, max_attempts: int = 3) -> JobStore:
+        """Connect to ``url`` (SQLAlchemy URL) and migrate the schema to the newest revision."""
+        engine = create_store_engine(url)
+        try:
+            upgrade_to_head(engine)
+            return cls(engine, lease_seconds=lease_seconds, max_attempts=max_attempts)
+        except BaseException:
+            engine.dispose()
+            raise
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def lease_seconds(self) -> float:
+        return self._lease_ms / 1000
+
+    @property
+    def max_attempts(self) -> int:
+        return self._max_attempts
+
+    @contextmanager
+    def _read(self) -> Generator[Session, None, None]:
+        with self._reader.begin() as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Generator[Session, None, None]:
+        with self._writer.begin() as session:
+            yield session
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def create_job(self, job: NewJob) -> JobRecord:
+        row = JobRow(
+            job_id=job.job_id,
+            task_type=job.task_type,
+            status=QUEUED,
+            progress=0,
+            params=dict(job.params),
+            task_output=None,
+            error_message=None,
+            priority=job.priority,
+            created_at=job.created_at,
+            updated_at=job.created_at,
+            started_at=None,
+            completed_at=None,
+            attempt=0,
+            releases=0,
+            leased_by=None,
+            lease_expires_at=None,
+        )
+        with self._write() as session:
+            session.add(row)
+            session.flush()
+            return _record(row)
+
+    def get_job(self, job_id: str) -> JobRecord | None:
+        with self._read() as session:
+            row = session.get(JobRow, job_id)
+            return None if row is None else _record(row)
+
+    def delete_job(self, job_id: str) -> bool:
+        return self.delete_jobs([job_id]) > 0
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> int:
+        deleted = 0
+        with self._write() as session:
+            for start in range(0, len(job_ids), _DELETE_CHUNK):
+                chunk = list(job_ids[start : start + _DELETE_CHUNK])
+                result = session.execute(
+                    delete(JobRow).where(JobRow.job_id.in_(chunk)),
+                    execution_options={"synchronize_session": False},
+                )
+                deleted += _rowcount(result)
+        return deleted
+
+    def list_jobs_created_before(self, cutoff_ms: int) -> list[JobRecord]:
+        with self._read() as session:
+            rows = session.scalars(
+                select(JobRow).where(JobRow.created_at < cutoff_ms).order_by(JobRow.created_at)
+            )
+            return [_record(row) for row in rows]
+
+    def count_jobs(self) -> int:
+        with self._read() as session:
+            return session.scalar(select(func.count()).select_from(JobRow)) or 0
+
+    def all_job_ids(self) -> list[str]:
+        with self._read() as session:
+            return list(session.scalars(select(JobRow.job_id).order_by(JobRow.created_at)))
+
+    def has_queued(self, task_types: Sequence[str]) -> bool:
+        if not task_types:
+            return False
+        with self._read() as session:
+            found = session.scalar(
+                select(JobRow.job_id)
+                .where(JobRow.status == QUEUED, JobRow.task_type.in_(list(task_types)))
+                .limit(1)
+            )
+            return found is not None
+
+    # -- worker side ----------------------------------------------------------------------
+
+    def claim(
+        self,
+        worker_id: str,
+        task_types: Sequence[str],
+        limit: int = 1,
+        now: int | None = None,
+    ) -> list[JobRecord]:
+        """Atomically lease up to ``limit`` queued jobs, all of one task type.
+
+        The first job is the best queued job of any of ``task_types`` (priority, then age); the
+        rest of the batch are the next best jobs of that same type.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if not task_types:
+            return []
+        now = _now(now)
+        with self._write() as session:
+            # PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent claimers take different rows
+            # without waiting. SQLite renders no FOR UPDATE; BEGIN IMMEDIATE serialises claims.
+            first = session.scalar(
+                select(JobRow)
+                .where(JobRow.status == QUEUED, JobRow.task_type.in_(list(task_types)))
+                .order_by(*_CLAIM_ORDER)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if first is None:
+                return []
+            rows = [first]
+            if limit > 1:
+                rows += session.scalars(
+                    select(JobRow)
+                    .where(
+                        JobRow.status == QUEUED,
+                        JobRow.task_type == first.task_type,
+                        JobRow.job_id != first.job_id,
+                    )
+                    .order_by(*_CLAIM_ORDER)
+                    .limit(limit - 1)
+                    .with_for_update(skip_locked=True)
+                ).all()
+            for row in rows:
+                row.status = PROCESSING
+                row.progress = 0
+                row.started_at = now
+                row.updated_at = now
+                row.leased_by = worker_id
+                row.lease_expires_at = now + self._lease_ms
+                row.attempt += 1
+            session.flush()
+            return [_record(row) for row in rows]
+
+    def renew_lease(
+        self, job_id: str, worker_id: str, attempt: int, now: int | None = None
+    ) -> bool:
+        """Extend the lease; ``False`` when the job is no longer this worker's attempt."""
+        now = _now(now)
+        return self._update_attempt(
+            job_id,
+            attempt,
+            {"lease_expires_at": now + self._lease_ms},
+            JobRow.leased_by == worker_id,
+        )
+
+    def report_progress(self, job_id: str, attempt: int, progress: int) -> bool:
+        clamped = min(99, max(1, progress))
+        return self._update_attempt(job_id, attempt, {"progress": clamped, "updated_at": now_ms()})
+
+    def complete(self, job_id: str, attempt: int, task_output: dict[str, Any]) -> bool:
+        now = now_ms()
+        return self._update_attempt(
+            job_id,
+            attempt,
+            {
+                "status": COMPLETED,
+                "progress": 100,
+                "task_output": task_output,
+                "error_message": None,
+                "completed_at": now,
+                "updated_at": now,
+                "leased_by": None,
+                "lease_expires_at": None,
+            },
+        )
+
+    def fail(self, job_id: str, attempt: int, error_message: str) -> bool:
+        now = now_ms()
+        return self._update_attempt(
+            job_id,
+            attempt,
+            {
+                "status": FAILED,
+                "task_output": None,
+                "error_message": error_message,
+                "completed_at": now,
+                "updated_at": now,
+                "leased_by": None,
+                "lease_expires_at": None,
+            },
+        )
+
+    def release(self, job_id: str, attempt: int) -> bool:
+        """Give a job back on graceful shutdown; the attempt is not charged to the job."""
+        return self._update_attempt(
+            job_id,
+            attempt,
+            {
+                **_back_to_queue(now_ms()),
+                "releases": JobRow.releases + 1,
+            },
+        )
+
+    def requeue_expired(self, now: int | None = None) -> list[JobRecord]:
+        """Requeue (or, out of attempts, fail) jobs whose lease expired; returns the changes."""
+        now = _now(now)
+        with self._write() as session:
+            rows = session.scalars(
+                select(JobRow)
+                .where(JobRow.status == PROCESSING, JobRow.lease_expires_at < now)
+                .order_by(JobRow.lease_expires_at)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                charged = row.attempt - row.releases
+                if charged >= self._max_attempts:
+                    row.status = FAILED
+                    row.error_message = (
+                        f"Job failed after {charged} attempts: worker lease expired "
+                        f"(last worker: {row.leased_by})"
+                    )
+                    row.task_output = None
+                    row.completed_at = now
+                    row.updated_at = now
+                    row.leased_by = None
+                    row.lease_expires_at = None
+                else:
+                    for key, value in _back_to_queue(now).items():
+                        setattr(row, key, value)
+            session.flush()
+            return [_record(row) for row in rows]
+
+    def _update_attempt(
+        self, job_id: str, attempt: int, values: dict[str, Any], *extra: Any
+    ) -> bool:
+        """One compare-and-set UPDATE: applies only to the current attempt of a running job."""
+        statement = (
+            update(JobRow)
+            .where(
+                JobRow.job_id == job_id,
+                JobRow.attempt == attempt,
+                JobRow.status == PROCESSING,
+                *extra,
+            )
+            .values(values)
+        )
+        with self._write() as session:
+            result = session.execute(statement, execution_options={"synchronize_session": False})
+            return _rowcount(result) == 1
+
+    # -- service configuration ------------------------------------------------------------
+
+    def get_config(self) -> ServiceConfig:
+        with self._read() as session:
+            return _config(session.get(ServiceConfigRow, CONFIG_ROW_ID))
+
+    def set_guest_mode(
+        self, enabled: bool, updated_by: str | None, now: int | None = None
+    ) -> ServiceConfig:
+        now = _now(now)
+        with self._write() as session:
+            row = session.get(ServiceConfigRow, CONFIG_ROW_ID)
+            if row is None:
+                row = ServiceConfigRow(id=CONFIG_ROW_ID)
+                session.add(row)
+            row.guest_mode = enabled
+            row.updated_at = now
+            row.updated_by = updated_by
+            session.flush()
+            return _config(row)
+
+
+def _back_to_queue(now: int) -> dict[str, Any]:
+    return {
+        "status": QUEUED,
+        "progress": 0,
+        "started_at": None,
+        "updated_at": now,
+        "leased_by": None,
+        "lease_expires_at": None,
+    }

@@ -1,0 +1,205 @@
+"""The worker loop: claim, run, report, publish (PROTOCOL §6, ARCHITECTURE job semantics)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from cl_client.models import JobEvent
+from cl_client.topics import JOB_EVENTS_TOPIC, worker_topic
+from cl_server.errors import JobCancelledError, PluginError
+from cl_server.lifecycle import requeue_expired_and_notify
+from cl_server.mqtt.connection import MqttConnection
+from cl_server.mqtt.events import EventPublisher
+from cl_server.plugins.base import PluginRunner, TaskOutput
+from cl_server.store import JobRecord, JobStore
+from cl_server.worker.job_run import JobRun
+from cl_server.worker.lease import LeaseKeeper
+
+logger = logging.getLogger(__name__)
+
+REAP_INTERVAL_S = 5.0
+
+
+def failure_message(task_type: str, exc: BaseException) -> str:
+    """The ``error_message`` users see: the plugin's own sentence, or a labelled internal error."""
+    if isinstance(exc, PluginError):
+        return str(exc) or f"{task_type} could not process the input"
+    if isinstance(exc, MemoryError):
+        return f"{task_type}: ran out of memory while processing the input"
+    detail = str(exc) or "no details"
+    return f"{task_type}: internal error ({type(exc).__name__}: {detail})"
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        worker_id: str,
+        store: JobStore,
+        connection: MqttConnection,
+        runners: Mapping[str, PluginRunner],
+        jobs_dir: Path,
+        lease_seconds: float,
+        heartbeat_seconds: float = 10.0,
+        idle_poll_seconds: float = 1.0,
+        burst: bool = False,
+    ) -> None:
+        self.worker_id = worker_id
+        self.store = store
+        self.connection = connection
+        self.publisher = EventPublisher(connection)
+        self.runners = dict(runners)
+        self.jobs_dir = jobs_dir
+        self.lease_seconds = lease_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.idle_poll_seconds = idle_poll_seconds
+        self.burst = burst
+        self.stopping = threading.Event()
+        self.processed = 0
+        self._wake = threading.Event()
+        self._busy = False
+        self._current: list[JobRun] = []
+        self._last_reap = 0.0
+        connection.subscribe(JOB_EVENTS_TOPIC, self._on_job_event)
+
+    @property
+    def task_types(self) -> list[str]:
+        return list(self.runners)
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Serve jobs until ``request_stop`` (or, in burst mode, until the queue is empty)."""
+        heartbeat = threading.Thread(
+            target=self._heartbeat, name="capability-heartbeat", daemon=True
+        )
+        heartbeat.start()
+        logger.info(
+            "worker %s serving: %s", self.worker_id, ", ".join(self.task_types) or "nothing"
+        )
+        try:
+            while not self.stopping.is_set():
+                self._wake.clear()  # cleared before claiming, so a wake-up during claim is kept
+                self._maybe_reap()
+                jobs = self._claim()
+                if jobs:
+                    self._process(jobs)
+                    continue
+                if self.burst:
+                    break
+                self._wake.wait(self.idle_poll_seconds)
+        finally:
+            self.stopping.set()
+            self.publisher.close()
+            self.connection.stop(final_topic=worker_topic(self.worker_id))
+        return self.processed
+
+    def request_stop(self) -> None:
+        """Graceful stop (SIGTERM): running jobs are told to stop and are released if they do."""
+        self.stopping.set()
+        self._wake.set()
+        for run in list(self._current):
+            run.cancelled.set()
+
+    def publish_capability(self) -> None:
+        self.publisher.capability(self.worker_id, self.task_types, idle=not self._busy)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _on_job_event(self, _topic: str, payload: bytes) -> None:
+        try:
+            event = JobEvent.model_validate_json(payload)
+        except ValidationError:
+            return
+        if event.event_type == "queued":
+            self._wake.set()
+
+    def _heartbeat(self) -> None:
+        while not self.stopping.is_set():
+            if self.connection.connected:
+                self.publish_capability()
+            self.stopping.wait(self.heartbeat_seconds)
+
+    def _maybe_reap(self) -> None:
+        now = time.monotonic()
+        if now - self._last_reap >= REAP_INTERVAL_S:
+            self._last_reap = now
+            requeue_expired_and_notify(self.store, self.publisher)
+
+    def _claim(self) -> list[JobRecord]:
+        if not self.runners:
+            return []
+        jobs = self.store.claim(self.worker_id, self.task_types, limit=1)
+        if not jobs:
+            return []
+        batch_size = self.runners[jobs[0].task_type].max_batch_size
+        if batch_size > 1:
+            jobs += self.store.claim(self.worker_id, [jobs[0].task_type], limit=batch_size - 1)
+        return jobs
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.publish_capability()
+
+    def _process(self, jobs: list[JobRecord]) -> None:
+        runner = self.runners[jobs[0].task_type]
+        runs = [JobRun(job, self.jobs_dir / job.job_id, self.store, self.publisher) for job in jobs]
+        by_id = {run.job.job_id: run for run in runs}
+        self._current = runs
+        self._set_busy(True)
+        for run in runs:
+            self.publisher.job_event(run.job.job_id, "processing", 0)
+        try:
+            with LeaseKeeper(
+                self.store,
+                worker_id=self.worker_id,
+                leases={run.job.job_id: run.job.attempt for run in runs},
+                interval=max(0.2, self.lease_seconds / 3),
+                on_lost=lambda job_id: by_id[job_id].mark_lost(),
+            ):
+                results = self._execute(runner, runs)
+            for run, result in zip(runs, results, strict=True):
+                self._finish(run, result)
+        finally:
+            self._current = []
+            self._set_busy(False)
+
+    def _execute(self, runner: PluginRunner, runs: list[JobRun]) -> list[TaskOutput | Exception]:
+        if len(runs) == 1:
+            try:
+                return [runner.run(runs[0].context)]
+            except Exception as exc:  # any plugin failure fails only this job
+                return [exc]
+        try:
+            return runner.run_batch([run.context for run in runs])
+        except Exception as exc:
+            return [exc for _ in runs]
+
+    def _finish(self, run: JobRun, result: TaskOutput | Exception) -> None:
+        job = run.job
+        if run.lost.is_set():
+            logger.info("discarding result of job %s: it is no longer ours", job.job_id)
+            return
+        if isinstance(result, Exception) and run.cancelled.is_set() and self.stopping.is_set():
+            if self.store.release(job.job_id, job.attempt):
+                logger.info("released job %s for another worker", job.job_id)
+                self.publisher.job_event(job.job_id, "queued", 0)
+            return
+        if isinstance(result, Exception):
+            if not isinstance(result, (PluginError, JobCancelledError)):
+                logger.error("job %s failed unexpectedly", job.job_id, exc_info=result)
+            message = failure_message(job.task_type, result)
+            if self.store.fail(job.job_id, job.attempt, message):
+                logger.info("job %s failed: %s", job.job_id, message)
+                self.publisher.job_event(job.job_id, "failed", run.last_progress)
+            return
+        if self.store.complete(job.job_id, job.attempt, result):
+            self.processed += 1
+            logger.info("job %s (%s) completed", job.job_id, job.task_type)
+            self.publisher.job_event(job.job_id, "completed", 100)

@@ -1,0 +1,109 @@
+"""``cl-server worker``: one or more worker processes (``--concurrency N``)."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+from types import FrameType
+
+from cl_client.topics import worker_topic
+from cl_server.logging_setup import configure_logging
+from cl_server.mqtt.connection import MqttConnection
+from cl_server.settings import WorkerSettings
+from cl_server.store import JobStore
+from cl_server.worker.loop import Worker
+from cl_server.worker.plugins_loader import load_runners, parse_task_list
+
+logger = logging.getLogger(__name__)
+
+
+def default_worker_id() -> str:
+    return f"worker-{socket.gethostname()}-{os.getpid()}"
+
+
+def build_worker(settings: WorkerSettings, worker_id: str, *, burst: bool) -> Worker:
+    task_types = parse_task_list(settings.tasks)
+    runners = load_runners(task_types, settings.models_dir)
+    store = JobStore.open(
+        settings.database_url,
+        lease_seconds=settings.lease_seconds,
+        max_attempts=settings.max_attempts,
+    )
+    settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+    holder: list[Worker] = []
+    connection = MqttConnection(
+        settings.mqtt_host,
+        settings.mqtt_port,
+        client_id_prefix=f"cl-{worker_id}",
+        will_topic=worker_topic(worker_id),
+        # Announce ourselves on every (re)connect, e.g. after a broker restart.
+        on_connected=lambda: holder[0].publish_capability() if holder else None,
+    )
+    worker = Worker(
+        worker_id=worker_id,
+        store=store,
+        connection=connection,
+        runners=runners,
+        jobs_dir=settings.jobs_dir,
+        lease_seconds=settings.lease_seconds,
+        heartbeat_seconds=settings.heartbeat_seconds,
+        idle_poll_seconds=settings.idle_poll_seconds,
+        burst=burst,
+    )
+    holder.append(worker)
+    connection.start()
+    return worker
+
+
+def run_single(settings: WorkerSettings, worker_id: str, burst: bool) -> int:
+    """Run one worker in this process until SIGTERM/SIGINT (or an empty queue in burst mode)."""
+    configure_logging()
+    worker = build_worker(settings, worker_id, burst=burst)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if worker.stopping.is_set():
+            raise KeyboardInterrupt  # second signal: stop now
+        logger.info("worker %s stopping (signal %d)", worker_id, signum)
+        worker.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        return worker.run()
+    finally:
+        worker.store.close()
+
+
+def run(settings: WorkerSettings, *, worker_id: str | None, concurrency: int, burst: bool) -> int:
+    """Entry point of ``cl-server worker``; returns an exit status."""
+    base_id = worker_id or settings.worker_id or default_worker_id()
+    parse_task_list(settings.tasks)  # fail fast on a typo, before spawning anything
+    if concurrency <= 1:
+        run_single(settings, base_id, burst)
+        return 0
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(
+            target=run_single,
+            args=(settings, f"{base_id}-{i + 1}", burst),
+            name=f"{base_id}-{i + 1}",
+        )
+        for i in range(concurrency)
+    ]
+    for process in processes:
+        process.start()
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for process in processes:
+            if process.pid is not None and process.is_alive():
+                os.kill(process.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    # Ctrl-C already reaches every process of the terminal's group; forwarding would double it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for process in processes:
+        process.join()
+    return max((process.exitcode or 0) for process in processes)

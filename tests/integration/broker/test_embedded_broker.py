@@ -1,0 +1,303 @@
+"""The embedded amqtt broker does what the services rely on (PROTOCOL §5), seen by paho-mqtt 2.x."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from cl_server.broker import EmbeddedBroker, broker_reachable, run_broker
+from cl_server.broker.embedded import BrokerStartError, pick_free_port
+
+pytestmark = pytest.mark.integration
+
+WAIT = 10.0
+"""Upper bound for any single expected event; tests wait on events, never sleep."""
+
+
+class MqttTestClient:
+    """A paho client on its own network thread that records what it receives.
+
+    ``on_connect`` re-subscribes every topic subscribed so far, so the client survives broker
+    restarts the way the services do.
+    """
+
+    def __init__(self, broker: EmbeddedBroker, client_id: str) -> None:
+        self.broker = broker
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.connects: queue.Queue[int] = queue.Queue()
+        self.disconnected = threading.Event()
+        self._subacks: dict[int, threading.Event] = {}
+        self._topics: list[tuple[str, int]] = []
+        self._connect_count = 0
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
+        if not rc.is_failure:
+            self.disconnected.clear()
+            for topic, qos in self._topics:
+                client.subscribe(topic, qos)
+            self._connect_count += 1
+            self.connects.put(self._connect_count)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, _rc: ReasonCode, _p: Any) -> None:
+        self.disconnected.set()
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        self.messages.put(message)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, mid: int, _rc: Any, _p: Any) -> None:
+        self._subacks.setdefault(mid, threading.Event()).set()
+
+    def connect(self) -> None:
+        self.client.connect(self.broker.host, self.broker.port, keepalive=60)
+        self.client.loop_start()
+        assert self.connects.get(timeout=WAIT) >= 1
+
+    def subscribe(self, topic: str, qos: int = 1) -> None:
+        """Subscribe and return once the broker has acknowledged (SUBACK)."""
+        self._topics.append((topic, qos))
+        result, mid = self.client.subscribe(topic, qos)
+        assert result == mqtt.MQTT_ERR_SUCCESS
+        assert mid is not None
+        assert self._subacks.setdefault(mid, threading.Event()).wait(WAIT), "no SUBACK"
+
+    def publish(
+        self, topic: str, payload: bytes | None, *, qos: int = 1, retain: bool = False
+    ) -> None:
+        """Publish and return once the broker acknowledged it (PUBACK for QoS 1)."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        info.wait_for_publish(WAIT)
+        assert info.is_published()
+
+    def next_message(self) -> mqtt.MQTTMessage:
+        return self.messages.get(timeout=WAIT)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def broker() -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker("127.0.0.1", 0) as running:
+        yield running
+
+
+@pytest.fixture
+def make_client(broker: EmbeddedBroker) -> Iterator[Callable[..., MqttTestClient]]:
+    made: list[MqttTestClient] = []
+    counter = iter(range(1_000_000))
+
+    def make(client_id: str | None = None) -> MqttTestClient:
+        client = MqttTestClient(broker, client_id or f"test-client-{next(counter)}")
+        client.connect()
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+MakeClient = Callable[..., MqttTestClient]
+
+
+def test_reachable_only_while_running() -> None:
+    broker = EmbeddedBroker("127.0.0.1", 0)
+    broker.start()
+    try:
+        assert broker.port != 0
+        assert broker_reachable(broker.host, broker.port)
+    finally:
+        broker.stop()
+    assert not broker_reachable(broker.host, broker.port)
+
+
+def test_qos1_publish_subscribe_round_trip(make_client: MakeClient) -> None:
+    subscriber = make_client()
+    subscriber.subscribe("inference/events", qos=1)
+    publisher = make_client()
+
+    publisher.publish("inference/events", b'{"job_id": "j1"}', qos=1)
+
+    message = subscriber.next_message()
+    assert message.topic == "inference/events"
+    assert message.payload == b'{"job_id": "j1"}'
+    assert message.qos == 1
+    assert not message.retain
+
+
+def test_messages_from_one_publisher_arrive_in_order(make_client: MakeClient) -> None:
+    # Job events of one job (queued → processing → completed) must not be reordered.
+    subscriber = make_client()
+    subscriber.subscribe("inference/events", qos=1)
+    publisher = make_client()
+
+    sent = [f"event-{i}".encode() for i in range(50)]
+    infos = [publisher.client.publish("inference/events", p, qos=1) for p in sent]
+    for info in infos:
+        info.wait_for_publish(WAIT)
+
+    received = [subscriber.next_message().payload for _ in sent]
+    assert received == sent
+
+
+def test_retained_message_reaches_late_subscriber(make_client: MakeClient) -> None:
+    witness = make_client()
+    witness.subscribe("inference/workers/+")
+    publisher = make_client()
+
+    publisher.publish("inference/workers/w1", b'{"worker_id": "w1"}', retain=True)
+    # The broker stores a retained message before it forwards it, so once the witness has it the
+    # late subscriber below must get it too.
+    assert witness.next_message().payload == b'{"worker_id": "w1"}'
+
+    late = make_client()
+    late.subscribe("inference/workers/+")
+    message = late.next_message()
+    assert message.topic == "inference/workers/w1"
+    assert message.payload == b'{"worker_id": "w1"}'
+    assert message.retain
+
+
+def _assert_nothing_retained(late: MqttTestClient, topic: str) -> None:
+    """After SUBACK, publish a marker on the topic: it must be the first message that arrives.
+
+    The broker finishes a subscription (SUBACK, then any retained message) before it reads the
+    next packet from the same client, so a retained message would arrive before the marker.
+    """
+    late.subscribe(topic)
+    late.publish(topic, b"marker", retain=False)
+    first = late.next_message()
+    assert (first.payload, first.retain) == (b"marker", False)
+
+
+def test_empty_retained_payload_clears_it(make_client: MakeClient) -> None:
+    witness = make_client()
+    witness.subscribe("inference/workers/w2")
+    publisher = make_client()
+
+    publisher.publish("inference/workers/w2", b"alive", retain=True)
+    assert witness.next_message().payload == b"alive"
+    publisher.publish("inference/workers/w2", None, retain=True)
+    assert witness.next_message().payload == b""
+
+    _assert_nothing_retained(make_client(), "inference/workers/w2")
+
+
+def test_last_will_on_dropped_socket(broker: EmbeddedBroker, make_client: MakeClient) -> None:
+    topic = "inference/workers/w3"
+    witness = make_client()
+    witness.subscribe(topic)
+
+    # A worker as in PROTOCOL §5.4: empty retained Last Will, then its retained capability.
+    # Driven by hand (no network thread) so the socket can be dropped without a DISCONNECT.
+    dying = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="worker-w3")
+    dying.will_set(topic, payload=None, qos=1, retain=True)
+    connected = threading.Event()
+
+    def on_connect(*_args: object) -> None:
+        connected.set()
+
+    dying.on_connect = on_connect
+    dying.connect(broker.host, broker.port, keepalive=60)
+    while not connected.is_set():
+        assert dying.loop(timeout=0.1) == mqtt.MQTT_ERR_SUCCESS
+    info = dying.publish(topic, b'{"worker_id": "w3"}', qos=1, retain=True)
+    while not info.is_published():
+        assert dying.loop(timeout=0.1) == mqtt.MQTT_ERR_SUCCESS
+    assert witness.next_message().payload == b'{"worker_id": "w3"}'
+
+    sock = dying.socket()
+    assert isinstance(sock, socket.socket)
+    sock.shutdown(socket.SHUT_RDWR)  # the process "dies": no DISCONNECT packet is sent
+    sock.close()
+
+    will = witness.next_message()
+    assert will.topic == topic
+    assert will.payload == b""
+    # The will was retained with an empty payload, which clears the capability message.
+    _assert_nothing_retained(make_client(), topic)
+
+
+def test_graceful_disconnect_does_not_fire_will(
+    broker: EmbeddedBroker, make_client: MakeClient
+) -> None:
+    topic = "inference/workers/w4"
+    witness = make_client()
+    witness.subscribe(topic)
+    worker = MqttTestClient(broker, "worker-w4")
+    worker.client.will_set(topic, payload=None, qos=1, retain=True)
+    worker.connect()
+    worker.publish(topic, b"up", retain=True)
+    assert witness.next_message().payload == b"up"
+
+    worker.close()
+    assert worker.disconnected.wait(WAIT)
+    # Only the marker may follow: no will message after a clean DISCONNECT.
+    witness.publish(topic, b"marker")
+    assert witness.next_message().payload == b"marker"
+
+
+def test_stop_then_start_on_same_port_clients_reconnect(
+    broker: EmbeddedBroker, make_client: MakeClient
+) -> None:
+    subscriber = make_client()
+    subscriber.subscribe("inference/events")
+    port = broker.port
+    assert subscriber.connects.qsize() == 0
+
+    broker.stop()
+    assert not broker_reachable(broker.host, port)
+    assert subscriber.disconnected.wait(WAIT)
+
+    broker.start()
+    assert broker.port == port
+    assert subscriber.connects.get(timeout=WAIT) == 2  # paho reconnected; on_connect resubscribed
+
+    publisher = make_client()
+    # The resubscription is in flight after on_connect; its SUBACK precedes any message the
+    # broker routes to it, so keep publishing markers until one arrives.
+    publisher.publish("inference/events", b"after-restart")
+    while True:
+        message = subscriber.next_message()
+        if message.payload == b"after-restart":
+            break
+
+
+def test_start_fails_readably_when_port_taken() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        broker = EmbeddedBroker("127.0.0.1", port, start_timeout=10)
+        with pytest.raises(BrokerStartError, match=f"127.0.0.1:{port}"):
+            broker.start()
+        assert not broker.running
+
+
+async def test_run_broker_serves_until_cancelled() -> None:
+    port = pick_free_port("127.0.0.1")
+    ready = asyncio.Event()
+    task = asyncio.create_task(run_broker("127.0.0.1", port, ready=ready))
+    await asyncio.wait_for(ready.wait(), WAIT)
+    assert await asyncio.to_thread(broker_reachable, "127.0.0.1", port)
+
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not await asyncio.to_thread(broker_reachable, "127.0.0.1", port)

@@ -1,0 +1,156 @@
+"""Workers that die, stop or lose the broker never lose a job (ARCHITECTURE: job semantics)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
+from tests.support.media import make_jpeg, make_large_png
+from tests.support.stack import running_stack
+
+pytestmark = pytest.mark.integration
+
+
+def wait_until(predicate: object, timeout: float, what: str) -> None:
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.05)
+
+
+def capabilities(url: str) -> dict[str, object]:
+    result: dict[str, object] = httpx.get(f"{url}/capabilities").json()
+    return result
+
+
+def test_sigkilled_worker_job_is_completed_by_another(tmp_path: Path) -> None:
+    big = make_large_png(tmp_path / "big.png")
+    with running_stack(tmp_path, workers=0) as stack:
+        first = stack.start_worker(["hash"], "doomed")
+        stack.wait_for_workers(1)
+        job_id = submit_ok(stack.compute_url, "hash", big)
+        wait_for_status(stack.compute_url, job_id, {"processing", "completed", "failed"}, timeout=30)
+        first.kill()
+        assert get_job(stack.compute_url, job_id)["status"] == "processing", "job ended before kill"
+
+        second = stack.start_worker(["hash"], "rescuer")
+        job = wait_for_status(stack.compute_url, job_id, timeout=60)
+        assert job["status"] == "completed", job
+        assert job["task_output"] == {"media_type": "image"}
+        assert job_id in second.log()
+
+
+def test_sigterm_idle_worker_exits_and_withdraws(tmp_path: Path) -> None:
+    with running_stack(tmp_path, workers=1, tasks=["hash"]) as stack:
+        assert capabilities(stack.compute_url)["num_workers"] == 1
+        assert stack.workers[0].terminate(timeout=20) == 0
+        wait_until(
+            lambda: capabilities(stack.compute_url)["num_workers"] == 0, 10, "worker still listed"
+        )
+
+
+def test_sigterm_mid_job_finishes_or_releases(tmp_path: Path) -> None:
+    big = make_large_png(tmp_path / "big.png")
+    with running_stack(tmp_path, workers=1, tasks=["hash"]) as stack:
+        job_id = submit_ok(stack.compute_url, "hash", big)
+        wait_for_status(stack.compute_url, job_id, {"processing", "completed"}, timeout=30)
+        stack.workers[0].process.send_signal(signal.SIGTERM)
+        assert stack.workers[0].process.wait(30) == 0
+        status = get_job(stack.compute_url, job_id)["status"]
+        assert status in {"completed", "queued"}, status
+        if status == "queued":
+            stack.start_worker(["hash"])
+        assert wait_for_status(stack.compute_url, job_id)["status"] == "completed"
+
+
+def test_broker_outage_does_not_stall_jobs(tmp_path: Path) -> None:
+    image = make_jpeg(tmp_path / "o.jpg")
+    with running_stack(tmp_path, workers=1, tasks=["hash"]) as stack:
+        stack.stop_broker()
+        job_id = submit_ok(stack.compute_url, "hash", image)
+        assert wait_for_status(stack.compute_url, job_id, timeout=30)["status"] == "completed"
+
+        stack.start_broker()
+        events: list[dict[str, object]] = []
+        completed = threading.Event()
+
+        def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+            event = json.loads(message.payload)
+            events.append(event)
+            if event["event_type"] == "completed":
+                completed.set()
+
+        subscribed = threading.Event()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        client.on_connect = lambda c, *_: c.subscribe("inference/events", qos=1)
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.on_message = on_message
+        client.connect(stack.mqtt_host, stack.mqtt_port)
+        client.loop_start()
+        try:
+            assert subscribed.wait(10)
+            # Services reconnect by themselves and the worker re-announces itself.
+            wait_until(
+                lambda: capabilities(stack.compute_url).get("capabilities") == {"hash": 1},
+                30,
+                "worker did not re-announce after broker restart",
+            )
+            second = submit_ok(stack.compute_url, "hash", image)
+            assert completed.wait(30), events
+        finally:
+            client.loop_stop()
+            client.disconnect()
+        kinds = [e["event_type"] for e in events if e["job_id"] == second]
+        assert kinds[0] == "queued" and "completed" in kinds
+
+
+def test_upload_limit_counts_streamed_bytes(tmp_path: Path) -> None:
+    small = make_jpeg(tmp_path / "small.jpg", (8, 8))
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 50_000)
+    with running_stack(tmp_path, workers=0, max_upload_bytes=20_000) as stack:
+        assert submit(stack.compute_url, "hash", small).status_code == 200
+        declared = submit(stack.compute_url, "hash", big)
+        assert declared.status_code == 413
+        assert "20000" in declared.json()["detail"]
+
+        def chunks() -> Iterator[bytes]:
+            boundary = b"--b0undary\r\n"
+            yield boundary
+            yield b'Content-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n'
+            for _ in range(50):
+                yield b"y" * 1000
+            yield b"\r\n--b0undary--\r\n"
+
+        streamed = httpx.post(
+            f"{stack.compute_url}/jobs/hash",
+            content=chunks(),
+            headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+        )
+        assert streamed.status_code == 413
+
+
+def test_burst_worker_drains_queue_by_priority(tmp_path: Path) -> None:
+    image = make_jpeg(tmp_path / "b.jpg")
+    with running_stack(tmp_path, workers=0) as stack:
+        low = submit_ok(stack.compute_url, "hash", image, data={"priority": "1"})
+        mid = submit_ok(stack.compute_url, "hash", image, data={"priority": "5"})
+        high = submit_ok(stack.compute_url, "hash", image, data={"priority": "9"})
+        worker = stack.start_worker(["hash"], burst=True)
+        assert worker.process.wait(60) == 0
+        jobs = [get_job(stack.compute_url, job_id) for job_id in (high, mid, low)]
+        assert all(job["status"] == "completed" for job in jobs), jobs
+        started = [job["started_at"] for job in jobs]
+        assert started == sorted(started)

@@ -47,7 +47,7 @@ def wait_for_status(
     timeout: float = 60.0,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Poll the job until its status is in ``statuses`` (short interval: tests wait on real work)."""
+    """Poll the job until its status is in ``statuses`` (a short interval: real work is fast)."""
     deadline = time.monotonic() + timeout
     job = get_job(compute_url, job_id, headers)
     while job["status"] not in statuses:

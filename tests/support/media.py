@@ -8,7 +8,9 @@ from pathlib import Path
 from PIL import Image
 
 
-def make_jpeg(path: Path, size: tuple[int, int] = (64, 48), *, exif: Image.Exif | None = None) -> Path:
+def make_jpeg(
+    path: Path, size: tuple[int, int] = (64, 48), *, exif: Image.Exif | None = None
+) -> Path:
     image = Image.new("RGB", size)
     for x in range(size[0]):
         for y in range(size[1]):

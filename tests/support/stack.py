@@ -157,6 +157,7 @@ def running_stack(
 ) -> Iterator[Stack]:
     """Start broker, auth, compute and ``workers`` worker processes; tear all down on exit."""
     from cl_server.auth.app import create_app as create_auth_app
+    from cl_server.auth.passwords import PasswordHasher
     from cl_server.compute.app import create_app as create_compute_app
 
     data_dir = tmp_path / "cl-data"
@@ -171,7 +172,9 @@ def running_stack(
             admin_password=ADMIN_PASSWORD,  # pyright: ignore[reportArgumentType]
             token_lifetime_minutes=token_lifetime_minutes,
         )
-        auth_url = stack.enter_context(serve_app(create_auth_app(auth_settings)))
+        # bcrypt's minimum cost keeps logins fast in tests; production uses the default.
+        auth_app = create_auth_app(auth_settings, password_hasher=PasswordHasher(rounds=4))
+        auth_url = stack.enter_context(serve_app(auth_app))
 
         if mode == "enforced":
             with JobStore.open(ComputeSettings(data_dir=data_dir).database_url) as store:

@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
-
 from tests.support.jobs import submit, submit_ok, wait_for_status
 from tests.support.media import make_jpeg
 from tests.support.stack import Stack, running_stack
@@ -78,14 +77,22 @@ class TestEnforced:
                 lambda s: sign(s, {"id": "1", "is_admin": True, "exp": int(time.time()) - 60}),
                 "JWT token has expired",
             ),
-            (lambda s: sign(s, {"is_admin": True, "exp": int(time.time()) + 60}), "JWT payload is invalid"),
+            (
+                lambda s: sign(s, {"is_admin": True, "exp": int(time.time()) + 60}),
+                "JWT payload is invalid",
+            ),
             (
                 lambda s: sign(s, {"id": 1, "is_admin": True, "exp": int(time.time()) + 60}),
                 "JWT payload is invalid",
             ),
             (
                 lambda s: sign(
-                    s, {"id": "1", "permissions": "ai_inference_support", "exp": int(time.time()) + 60}
+                    s,
+                    {
+                        "id": "1",
+                        "permissions": "ai_inference_support",
+                        "exp": int(time.time()) + 60,
+                    },
                 ),
                 "JWT payload is invalid",
             ),
@@ -120,7 +127,9 @@ class TestEnforced:
         nobody = create_user(enforced_stack, "noperm", "read:jobs")
         response = submit(url, "hash", image, headers=bearer(nobody))
         assert response.status_code == 403
-        assert response.json() == {"detail": "Insufficient permissions. Required: ai_inference_support"}
+        assert response.json() == {
+            "detail": "Insufficient permissions. Required: ai_inference_support"
+        }
 
         worker_user = create_user(enforced_stack, "inference", "ai_inference_support")
         headers = bearer(worker_user)
@@ -161,13 +170,20 @@ class TestEnforced:
         admin_token = enforced_stack.admin_token()
         admin_id = jwt.decode(admin_token, options={"verify_signature": False})["id"]
         bad_value = httpx.put(
-            f"{url}/admin/config/guest-mode", data={"guest_mode": "maybe"}, headers=bearer(admin_token)
+            f"{url}/admin/config/guest-mode",
+            data={"guest_mode": "maybe"},
+            headers=bearer(admin_token),
         )
         assert bad_value.status_code == 422
         response = httpx.put(
-            f"{url}/admin/config/guest-mode", data={"guest_mode": "true"}, headers=bearer(admin_token)
+            f"{url}/admin/config/guest-mode",
+            data={"guest_mode": "true"},
+            headers=bearer(admin_token),
         )
-        assert response.json() == {"guest_mode": True, "message": "Configuration updated successfully"}
+        assert response.json() == {
+            "guest_mode": True,
+            "message": "Configuration updated successfully",
+        }
         try:
             assert httpx.get(f"{url}/").json()["guestMode"] == "on"
             assert httpx.get(f"{url}/jobs/unknown").status_code == 404  # no token needed now
@@ -187,7 +203,12 @@ class TestGuest:
         url = guest_stack.compute_url
         info = httpx.get(f"{url}/").json()
         assert info["guestMode"] == "on" and info["auth_required"] is False
-        response = submit(url, "hash", make_jpeg(tmp_path / "g.jpg"), headers=bearer("garbage.token"))
+        response = submit(
+            url, "hash", make_jpeg(tmp_path / "g.jpg"), headers=bearer("garbage.token")
+        )
         assert response.status_code == 200
-        assert httpx.get(f"{url}/admin/config", headers={"Authorization": "Bearer x"}).status_code == 200
+        assert (
+            httpx.get(f"{url}/admin/config", headers={"Authorization": "Bearer x"}).status_code
+            == 200
+        )
         assert httpx.get(f"{url}/admin/jobs/storage/size").status_code == 200

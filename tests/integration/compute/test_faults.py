@@ -13,7 +13,6 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-
 from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
 from tests.support.media import make_jpeg, make_large_png
 from tests.support.stack import running_stack
@@ -41,7 +40,9 @@ def test_sigkilled_worker_job_is_completed_by_another(tmp_path: Path) -> None:
         first = stack.start_worker(["hash"], "doomed")
         stack.wait_for_workers(1)
         job_id = submit_ok(stack.compute_url, "hash", big)
-        wait_for_status(stack.compute_url, job_id, {"processing", "completed", "failed"}, timeout=30)
+        wait_for_status(
+            stack.compute_url, job_id, {"processing", "completed", "failed"}, timeout=30
+        )
         first.kill()
         assert get_job(stack.compute_url, job_id)["status"] == "processing", "job ended before kill"
 
@@ -84,13 +85,14 @@ def test_broker_outage_does_not_stall_jobs(tmp_path: Path) -> None:
 
         stack.start_broker()
         events: list[dict[str, object]] = []
-        completed = threading.Event()
+        arrived = threading.Condition()
 
         def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-            event = json.loads(message.payload)
-            events.append(event)
-            if event["event_type"] == "completed":
-                completed.set()
+            if message.topic != "inference/events":
+                return  # amqtt may hand a fresh subscriber other retained messages too
+            with arrived:
+                events.append(json.loads(message.payload))
+                arrived.notify_all()
 
         subscribed = threading.Event()
         client = mqtt.Client(CallbackAPIVersion.VERSION2)
@@ -108,7 +110,14 @@ def test_broker_outage_does_not_stall_jobs(tmp_path: Path) -> None:
                 "worker did not re-announce after broker restart",
             )
             second = submit_ok(stack.compute_url, "hash", image)
-            assert completed.wait(30), events
+            with arrived:
+                assert arrived.wait_for(
+                    lambda: (
+                        {"job_id": second, "event_type": "completed"}
+                        in [{"job_id": e["job_id"], "event_type": e["event_type"]} for e in events]
+                    ),
+                    timeout=30,
+                ), events
         finally:
             client.loop_stop()
             client.disconnect()

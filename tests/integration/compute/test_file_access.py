@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import http.client
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from tests.support.jobs import submit_ok, wait_for_status
 from tests.support.media import make_jpeg
 from tests.support.stack import Stack
@@ -65,8 +63,8 @@ def test_traversal_is_refused(noauth_stack: Stack, completed_job: str, suffix: s
 def test_planted_symlinks_are_refused(noauth_stack: Stack, completed_job: str) -> None:
     job_dir = noauth_stack.data_dir / "compute" / "jobs" / completed_job
     secret = noauth_stack.data_dir / "compute" / "secret.txt"
-    os.symlink(secret, job_dir / "output" / "link.txt")
-    os.symlink(secret.parent, job_dir / "output" / "linkdir")
+    (job_dir / "output" / "link.txt").symlink_to(secret)
+    (job_dir / "output" / "linkdir").symlink_to(secret.parent)
     for path in ("output/link.txt", "output/linkdir/secret.txt"):
         status, body = raw_get(noauth_stack.compute_url, f"/jobs/{completed_job}/files/{path}")
         assert status == 403, (path, status, body)
@@ -86,7 +84,9 @@ def test_unknown_job_files_404(noauth_stack: Stack) -> None:
     assert status == 404
 
 
-def test_input_file_is_downloadable(noauth_stack: Stack, completed_job: str, tmp_path: Path) -> None:
+def test_input_file_is_downloadable(
+    noauth_stack: Stack, completed_job: str, tmp_path: Path
+) -> None:
     status, body = raw_get(noauth_stack.compute_url, f"/jobs/{completed_job}/files/input/a.jpg")
     assert status == 200
     assert body[:2] == b"\xff\xd8"

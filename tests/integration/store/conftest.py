@@ -52,7 +52,9 @@ def _reset(store: JobStore) -> None:
     with store.engine.begin() as conn:
         conn.execute(text("DELETE FROM jobs"))
         conn.execute(
-            text("UPDATE service_config SET guest_mode = TRUE, updated_at = NULL, updated_by = NULL")
+            text(
+                "UPDATE service_config SET guest_mode = TRUE, updated_at = NULL, updated_by = NULL"
+            )
         )
 
 

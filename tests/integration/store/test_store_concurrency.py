@@ -1,4 +1,4 @@
-"""Claims are atomic: under threads and processes hammering one database, no job is claimed twice."""
+"""Claims are atomic: threads and processes hammer one database; no job is claimed twice."""
 
 from __future__ import annotations
 

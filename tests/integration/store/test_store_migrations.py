@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, create_engine, inspect, text
 
-from cl_server.store import JobStore
+from cl_server.store import JobStore, NewJob
 from cl_server.store.migrate import VERSION_TABLE
 from cl_server.store.models import Base
 
@@ -70,12 +70,14 @@ def test_fresh_sqlite_file_in_missing_directory(tmp_path: Path) -> None:
 
 
 def test_sqlite_connection_settings(tmp_path: Path) -> None:
-    with JobStore.open(f"sqlite:///{tmp_path / 'compute.db'}") as store:
-        with store.engine.connect() as conn:
-            pragma = {
-                name: conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()
-                for name in ("journal_mode", "foreign_keys", "busy_timeout")
-            }
+    with (
+        JobStore.open(f"sqlite:///{tmp_path / 'compute.db'}") as store,
+        store.engine.connect() as conn,
+    ):
+        pragma = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+        }
     assert pragma["journal_mode"] == "wal"
     assert pragma["foreign_keys"] == 1
     assert pragma["busy_timeout"] >= 1_000
@@ -83,7 +85,7 @@ def test_sqlite_connection_settings(tmp_path: Path) -> None:
 
 _OPEN_SCRIPT = """
 import sys
-from cl_server.store import JobStore
+from cl_server.store import JobStore, NewJob
 sys.stdin.readline()  # start together
 with JobStore.open(sys.argv[1]) as store:
     print(store.count_jobs(), store.get_config().guest_mode)
@@ -119,3 +121,11 @@ def test_concurrent_first_open_of_sqlite_file(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert rows == 1
+
+
+def test_in_memory_sqlite_store() -> None:
+    with JobStore.open("sqlite://") as store:
+        store.create_job(NewJob("m1", "hash", {"input_path": "input/x"}, 5, 1))
+        [job] = store.claim("w1", ["hash"])
+        assert job.job_id == "m1"
+        assert store.complete("m1", job.attempt, {"ok": True})

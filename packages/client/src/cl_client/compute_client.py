@@ -1,5 +1,7 @@
 """The compute service client (PROTOCOL.md §7.3)."""
 
+# ruff: noqa: ASYNC109 - `timeout` parameters are part of the public API (PROTOCOL §7)
+
 from __future__ import annotations
 
 import asyncio
@@ -147,14 +149,16 @@ class ComputeClient:
     ) -> JobResponse:
         """Poll until the job is terminal; returns the final job.
 
-        Delays start at ``poll_interval`` (default 1 s) and grow ×1.5 up to 10 s; a terminal MQTT
+        Delays start at ``poll_interval`` (default 1 s) and grow by 1.5x up to 10 s; a terminal MQTT
         event for the job wakes the wait at once, so a finished job is noticed without waiting
         out the current delay. Raises :class:`~cl_client.exceptions.JobTimeoutError` (a
         ``TimeoutError``) when ``timeout`` seconds pass first.
         """
         loop = asyncio.get_running_loop()
         backoff = PollBackoff(
-            poll_interval if poll_interval is not None else ComputeClientConfig.DEFAULT_POLL_INTERVAL
+            poll_interval
+            if poll_interval is not None
+            else ComputeClientConfig.DEFAULT_POLL_INTERVAL
         )
         wake = asyncio.Event()
 
@@ -192,7 +196,6 @@ class ComputeClient:
         a failed download never leaves a truncated ``dest``. Parent folders are created.
         """
         dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         url = _file_url(job_id, file_path)
         try:
             async with self._session.stream("GET", url) as response:
@@ -202,15 +205,14 @@ class ComputeClient:
                     # 404 means "no such job" unless the server says the *file* is missing.
                     missing_job = not detail.startswith("File not found")
                     raise_for_status(response, job_id=job_id if missing_job else None)
-                fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-                tmp = Path(tmp_name)
+                fd, tmp = _temp_beside(dest)
                 try:
                     with os.fdopen(fd, "wb") as out:
                         async for chunk in response.aiter_bytes(_DOWNLOAD_CHUNK):
                             out.write(chunk)
-                    tmp.replace(dest)
+                    _replace(tmp, dest)
                 except BaseException:
-                    tmp.unlink(missing_ok=True)
+                    _discard(tmp)
                     raise
         except httpx.ConnectError as exc:
             raise _unreachable(self.base_url, exc) from exc
@@ -339,17 +341,21 @@ class ComputeClient:
         on_progress: OnJobResponseCallback = None,
         on_complete: OnJobResponseCallback = None,
         task_type: str = "unknown",
+        *,
+        poll_fallback: bool = True,
     ) -> str:
         """Register callbacks for a job; returns the subscription id.
 
         ``on_progress`` gets every state change (terminal included), ``on_complete`` exactly one
         terminal state (``completed``, ``failed`` or ``error``). Callbacks run on the event loop
-        that is running here. While the broker is unreachable, HTTP polling drives them.
+        that is running here. While the broker is unreachable, HTTP polling drives them
+        (``poll_fallback=False`` turns that off for callers that poll themselves).
         """
         subscription_id = self._mqtt.subscribe_job_updates(
             job_id, on_progress=on_progress, on_complete=on_complete, task_type=task_type
         )
-        self._fallback.watch(subscription_id)
+        if poll_fallback:
+            self._fallback.watch(subscription_id)
         return subscription_id
 
     def subscribe_job_updates(
@@ -484,6 +490,20 @@ def _file_url(job_id: str, file_path: str) -> str:
     return ComputeClientConfig.ENDPOINT_GET_JOB_FILE.format(
         job_id=quote(str(job_id), safe=""), file_path=quote(file_path.lstrip("/"), safe="/")
     )
+
+
+def _temp_beside(dest: Path) -> tuple[int, str]:
+    """Create ``dest``'s folder and an open temp file in it (same filesystem: atomic rename)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+
+
+def _replace(tmp: str, dest: Path) -> None:
+    Path(tmp).replace(dest)
+
+
+def _discard(tmp: str) -> None:
+    Path(tmp).unlink(missing_ok=True)
 
 
 def _unreachable(url: str, exc: httpx.ConnectError) -> ServerUnreachableError:

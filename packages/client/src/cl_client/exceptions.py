@@ -55,7 +55,7 @@ class AuthenticationError(ComputeClientError):
     """Missing, wrong or expired credentials (HTTP 401)."""
 
 
-class PermissionError(ComputeClientError):  # noqa: A001 - name fixed by PROTOCOL §7.10
+class PermissionError(ComputeClientError):
     """The caller is authenticated but not allowed (HTTP 403)."""
 
 
@@ -130,8 +130,12 @@ class JobNotFoundHTTPError(NotFoundError, JobNotFoundError):
     def __init__(
         self, job_id: str, message: str, *, request: httpx.Request, response: httpx.Response
     ) -> None:
+        # Not super().__init__: httpx's cooperative __init__ chain would reach
+        # JobNotFoundError.__init__ with the message as job id. Set what both bases define.
+        Exception.__init__(self, message)
+        self.request = request
+        self.response = response
         self.job_id = job_id
-        httpx.HTTPStatusError.__init__(self, message, request=request, response=response)
 
 
 def response_detail(response: httpx.Response) -> str:

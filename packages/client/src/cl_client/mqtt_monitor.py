@@ -11,6 +11,8 @@ that comes up later is used. :class:`~cl_client.compute_client.ComputeClient` dr
 subscriptions by HTTP polling while the monitor is disconnected.
 """
 
+# ruff: noqa: ASYNC109 - `timeout` parameters are part of the public API (PROTOCOL §7)
+
 from __future__ import annotations
 
 import asyncio
@@ -20,7 +22,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -172,8 +174,9 @@ class MQTTJobMonitor:
         self._ready.set()
         self._first_attempt_done.set()
         if self._warned_unreachable and not was_connected:
-            logger.info("MQTT broker %s:%s connected; live job updates resumed", self.broker,
-                        self.port)
+            logger.info(
+                "MQTT broker %s:%s connected; live job updates resumed", self.broker, self.port
+            )
         self._notify_connection(True)
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
@@ -223,7 +226,7 @@ class MQTTJobMonitor:
     # ------------------------------------------------------------------ messages
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self.handle_message(msg.topic, msg.payload)
+        self.handle_message(msg.topic, bytes(msg.payload))
 
     def handle_message(self, topic: str, payload: bytes) -> None:
         """Process one broker message (the network thread calls this; tests may too)."""
@@ -332,7 +335,7 @@ class MQTTJobMonitor:
         self,
         subscription: JobSubscription,
         job: JobResponse,
-        callbacks: list[Callable[[JobResponse], object]],
+        callbacks: Sequence[Callable[[JobResponse], object]],
     ) -> None:
         """On the loop: run this delivery's callbacks after the previous delivery's finished."""
         previous = subscription.pending

@@ -166,7 +166,17 @@ def broker(
     """Run the embedded MQTT broker (amqtt)."""
     from cl_server.broker.main import run
 
+    typer.echo(f"starting the embedded MQTT broker (amqtt) on {host}:{port}")
     run(host, port)
+
+
+def _mount_sub_apps() -> None:
+    from cl_server.auth.cli import user_app
+
+    app.add_typer(user_app, name="user", help="Manage users in the local auth database.")
+
+
+_mount_sub_apps()
 
 
 def main() -> None:

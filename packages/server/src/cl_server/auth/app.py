@@ -73,6 +73,13 @@ def _validate_form(model: type[FormT], fields: Mapping[str, object]) -> FormT:
         raise RequestValidationError(errors) from exc
 
 
+def _form_body(model: type[BaseModel]) -> dict[str, object]:
+    """OpenAPI description of a form read by hand (FastAPI only documents declared params)."""
+    schema = model.model_json_schema()
+    content = {"application/x-www-form-urlencoded": {"schema": schema}}
+    return {"requestBody": {"required": bool(schema.get("required")), "content": content}}
+
+
 async def _read_form(request: Request, model: type[FormT]) -> FormT:
     async with request.form() as form:
         return _validate_form(model, dict(form.items()))
@@ -135,7 +142,7 @@ def read_me(user: CurrentUser) -> UserOut:
     return UserOut.of(user)
 
 
-@router.post("/users/", status_code=201)
+@router.post("/users/", status_code=201, openapi_extra=_form_body(UserCreateForm))
 async def create_user(request: Request, service: Service, _admin: Admin) -> UserOut:
     form = await _read_form(request, UserCreateForm)
     return UserOut.of(await run_in_threadpool(service.create_user, form))
@@ -165,8 +172,14 @@ async def update_user(user_id: int, request: Request, service: Service, _admin: 
 
 
 # PATCH is an alias of PUT; two routes keep OpenAPI operation ids unique.
-router.add_api_route("/users/{user_id}", update_user, methods=["PUT"], name="update_user")
-router.add_api_route("/users/{user_id}", update_user, methods=["PATCH"], name="patch_user")
+for _method in ("PUT", "PATCH"):
+    router.add_api_route(
+        "/users/{user_id}",
+        update_user,
+        methods=[_method],
+        name=f"{_method.lower()}_user",
+        openapi_extra=_form_body(UserUpdateForm),
+    )
 
 
 @router.delete("/users/{user_id}", status_code=204)

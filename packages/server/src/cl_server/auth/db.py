@@ -26,6 +26,9 @@ class Base(DeclarativeBase):
 
 class UserRow(Base):
     __tablename__ = "auth_users"
+    # Never reuse the id of a deleted user (SQLite otherwise reuses the highest one): an
+    # unexpired token of the deleted user would authenticate as the newcomer.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(255), unique=True)
@@ -52,6 +55,10 @@ def create_auth_engine(url: str | URL) -> Engine:
         return create_engine(
             parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
-    if parsed.database is not None:
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if parsed.database is not None and not parsed.database.startswith("file:"):
+        path = Path(parsed.database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The file holds password hashes: create it owner-only (SQLite's -wal/-shm files copy
+        # its mode). An existing file keeps the mode its owner gave it.
+        path.touch(mode=0o600, exist_ok=True)
     return create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})

@@ -10,6 +10,8 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE: Final = "cl_auth_alembic_version"
+"""Not alembic's default name, so the auth schema can share a database with the job store."""
 
 
 def alembic_config() -> Config:

@@ -8,6 +8,8 @@ API answers 422 and the CLI exits with a message.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import bcrypt
 
 from cl_server.auth.errors import PasswordTooLongError
@@ -25,9 +27,12 @@ class PasswordHasher:
 
     def __init__(self, rounds: int = DEFAULT_ROUNDS) -> None:
         self.rounds: int = rounds
+
+    @cached_property
+    def _dummy_hash(self) -> bytes:
         # Checked against when a login names an unknown user, so that the answer takes as long
         # as a wrong password for a real user and does not reveal which usernames exist.
-        self._dummy_hash: bytes = bcrypt.hashpw(b"dummy password", bcrypt.gensalt(rounds))
+        return bcrypt.hashpw(b"dummy password", bcrypt.gensalt(self.rounds))
 
     def hash(self, password: str) -> str:
         if password_too_long(password):

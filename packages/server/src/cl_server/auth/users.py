@@ -52,12 +52,13 @@ def _record(row: UserRow) -> UserRecord:
     )
 
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_ID_MIN, _ID_MAX = -(2**31), 2**31 - 1
 
 
 def _storable_id(user_id: int) -> bool:
-    """SQLite raises OverflowError beyond 64 bits; no such id can exist, so it is just absent."""
-    return _INT64_MIN <= user_id <= _INT64_MAX
+    """Ids are 32-bit INTEGER columns; comparing with a larger number is an error in PostgreSQL
+    (and beyond 64 bits in SQLite). No such user can exist, so the id is simply absent."""
+    return _ID_MIN <= user_id <= _ID_MAX
 
 
 def utc_now_naive() -> datetime:

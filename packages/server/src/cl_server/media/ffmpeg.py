@@ -7,6 +7,7 @@ with hardware encoders). The variable is read at call time, not at import.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -84,8 +85,8 @@ def run_ffmpeg(
     ffmpeg runs in its own process group, which is killed when ``cancelled`` is set (raises
     ``JobCancelledError``), when ``timeout_s`` passes or ffmpeg fails (``PluginError`` carrying
     the end of its stderr), and on any exception in this thread (a stopping worker), so no encoder
-    outlives its job. ``on_progress`` receives the media time reached, in seconds; ``args`` should
-    include ``-progress pipe:1`` for it to be called.
+    outlives its job. ``on_progress`` receives the media time reached, in seconds, on the calling
+    thread; ``args`` should include ``-progress pipe:1`` for it to be called.
     """
     command = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
     with tempfile.TemporaryFile() as stderr_file:
@@ -99,28 +100,63 @@ def run_ffmpeg(
             )
         except OSError as exc:
             raise PluginUnavailableError(f"cannot start ffmpeg ({command[0]}): {exc}") from exc
-        reader = _start_progress_reader(proc.stdout, on_progress)
+        progress = _ProgressReader(proc.stdout)
+        reported: float | None = None
         try:
-            _supervise(proc, cancelled=cancelled, timeout_s=timeout_s, what=what)
+            reported = _supervise(
+                proc, progress, on_progress, cancelled=cancelled, timeout_s=timeout_s, what=what
+            )
         finally:
             if proc.poll() is None:
                 _kill_group(proc)
-            reader.join(timeout=5)
+            progress.join()
         if proc.returncode != 0:
             raise PluginError(
                 f"{what} failed (ffmpeg exit {proc.returncode}): "
                 f"{stderr_summary(_read_tail(stderr_file)) or 'no error output'}"
             )
+        if on_progress is not None and progress.latest is not None and progress.latest != reported:
+            on_progress(progress.latest)  # the final position, also for runs shorter than a poll
+
+
+class _ProgressReader:
+    """Reads ``-progress`` lines on a thread (a pipe must be drained) and keeps the latest time."""
+
+    def __init__(self, stream: IO[bytes] | None) -> None:
+        self.latest: float | None = None
+        self._stream = stream
+        self._thread = threading.Thread(target=self._read, name="ffmpeg-progress", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        if self._stream is None:
+            return
+        with self._stream:
+            for raw in self._stream:
+                seconds = parse_progress_seconds(raw.decode("utf-8", "replace"))
+                if seconds is not None:
+                    self.latest = seconds  # a float store is atomic; the reader polls it
+
+    def join(self) -> None:
+        self._thread.join(timeout=5)
 
 
 def _supervise(
-    proc: subprocess.Popen[bytes], *, cancelled: threading.Event, timeout_s: float, what: str
-) -> None:
+    proc: subprocess.Popen[bytes],
+    progress: _ProgressReader,
+    on_progress: Callable[[float], None] | None,
+    *,
+    cancelled: threading.Event,
+    timeout_s: float,
+    what: str,
+) -> float | None:
+    """Wait for ffmpeg, forwarding progress; returns the last media time forwarded."""
     deadline = time.monotonic() + timeout_s
+    reported: float | None = None
     while True:
         try:
             proc.wait(timeout=_POLL_S)
-            return
+            return reported
         except subprocess.TimeoutExpired:
             pass
         if cancelled.is_set():
@@ -129,30 +165,15 @@ def _supervise(
         if time.monotonic() > deadline:
             _kill_group(proc)
             raise PluginError(f"{what} took longer than {timeout_s:.0f} s and was stopped")
-
-
-def _start_progress_reader(
-    stream: IO[bytes] | None, on_progress: Callable[[float], None] | None
-) -> threading.Thread:
-    def read() -> None:
-        if stream is None:
-            return
-        with stream:
-            for raw in stream:
-                seconds = parse_progress_seconds(raw.decode("utf-8", "replace"))
-                if seconds is not None and on_progress is not None:
-                    on_progress(seconds)
-
-    thread = threading.Thread(target=read, name="ffmpeg-progress", daemon=True)
-    thread.start()
-    return thread
+        latest = progress.latest
+        if on_progress is not None and latest is not None and latest != reported:
+            reported = latest
+            on_progress(latest)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # already gone
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 

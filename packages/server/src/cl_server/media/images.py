@@ -4,8 +4,9 @@ pixel is decoded, EXIF orientation applied, and library errors turned into reada
 
 from __future__ import annotations
 
+import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -15,9 +16,9 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from cl_server.errors import PluginError
 
 MAX_PIXELS = 178_956_970
-"""Largest image accepted (width × height), Pillow's own decompression-bomb error threshold
-(2 × ``Image.MAX_IMAGE_PIXELS`` by default, about 179 megapixels: a 200 MP phone photo is above it).
-The check reads only the header, so a file that claims 50 000 × 50 000 fails without decoding."""
+"""Largest image accepted (width x height), Pillow's own decompression-bomb error threshold
+(2 x ``Image.MAX_IMAGE_PIXELS`` by default, about 179 megapixels: a 200 MP phone photo is above it).
+The check reads only the header, so a file that claims 50 000 x 50 000 fails without decoding."""
 
 WHITE = (255, 255, 255)
 
@@ -41,7 +42,7 @@ def register_image_plugins() -> None:
 
 
 @contextmanager
-def open_image(path: Path, *, max_pixels: int = MAX_PIXELS) -> Iterator[ImageFile.ImageFile]:
+def open_image(path: Path, *, max_pixels: int = MAX_PIXELS) -> Generator[ImageFile.ImageFile]:
     """Open ``path`` lazily (header only) and refuse it before decoding if it is too large.
 
     Decoding errors raised later inside the ``with`` block (truncated or corrupt data) become
@@ -54,7 +55,7 @@ def open_image(path: Path, *, max_pixels: int = MAX_PIXELS) -> Iterator[ImageFil
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path)
     except Image.DecompressionBombError as exc:
-        raise PluginError(f"image is too large to process safely ({exc})") from exc
+        raise PluginError(_bomb_message(exc, max_pixels)) from exc
     except UnidentifiedImageError as exc:
         raise NotAnImageError(_unidentified_message(path)) from exc
     except (OSError, ValueError, SyntaxError) as exc:
@@ -102,8 +103,9 @@ def unorient_size(image: Image.Image, size: tuple[int, int]) -> tuple[int, int]:
 def load_oriented(image: ImageFile.ImageFile) -> Image.Image:
     """Decode the current frame and apply its EXIF orientation."""
     image.load()
-    transposed = ImageOps.exif_transpose(image)
-    return transposed if transposed is not None else image
+    # In place: no full-size copy of an image that needs no rotation.
+    ImageOps.exif_transpose(image, in_place=True)
+    return image
 
 
 def first_frame(image: ImageFile.ImageFile) -> None:
@@ -147,6 +149,16 @@ def _unidentified_message(path: Path) -> str:
     if size == 0:
         return "file is empty (0 bytes), not an image"
     return "file is not an image in a supported format"
+
+
+def _bomb_message(exc: Image.DecompressionBombError, max_pixels: int) -> str:
+    # Pillow's message holds the claimed pixel count: "Image size (N pixels) exceeds limit ...".
+    match = re.search(r"\((\d+) pixels\)", str(exc))
+    claimed = f"{int(match.group(1)) / 1e6:.0f} megapixels" if match else "too many pixels"
+    return (
+        f"image is too large to process safely: its header claims {claimed}, above the "
+        f"{max_pixels / 1e6:.0f} megapixel limit"
+    )
 
 
 def _clean(exc: BaseException) -> str:

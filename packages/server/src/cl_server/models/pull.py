@@ -2,14 +2,13 @@
 
 Every file is first downloaded into a staging directory beside the destination (same filesystem),
 checked against its pinned SHA-256, and only when all files of the model verified are they moved
-into ``<dest>/<model name>/`` with ``os.replace`` (atomic per file). A failed or corrupted
+into ``<dest>/<model name>/`` with ``Path.replace`` (atomic per file). A failed or corrupted
 download leaves the destination as it was.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 import urllib.error
@@ -118,7 +117,7 @@ def pull_model(
                 )
         model_dir.mkdir(parents=True, exist_ok=True)
         for file, _url, _expected in todo:
-            os.replace(staging / file.name, model_dir / file.name)
+            (staging / file.name).replace(model_dir / file.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return PullResult(model_dir, tuple(f.name for f, _u, _e in todo), tuple(present))

@@ -14,7 +14,12 @@ from cl_server.plugins.base import PluginSpec
 
 @cache
 def plugin_specs() -> Mapping[str, PluginSpec]:
+    from cl_server.plugins.clip_embedding.spec import ClipEmbeddingSpec
+    from cl_server.plugins.clip_text_embedding.spec import ClipTextEmbeddingSpec
+    from cl_server.plugins.dino_embedding.spec import DinoEmbeddingSpec
     from cl_server.plugins.exif.spec import ExifSpec
+    from cl_server.plugins.face_detection.spec import FaceDetectionSpec
+    from cl_server.plugins.face_embedding.spec import FaceEmbeddingSpec
     from cl_server.plugins.hash.spec import HashSpec
     from cl_server.plugins.hls_streaming.spec import HlsStreamingSpec
     from cl_server.plugins.image_conversion.spec import ImageConversionSpec
@@ -26,6 +31,11 @@ def plugin_specs() -> Mapping[str, PluginSpec]:
         HlsStreamingSpec(),
         ImageConversionSpec(),
         MediaThumbnailSpec(),
+        ClipEmbeddingSpec(),
+        ClipTextEmbeddingSpec(),
+        DinoEmbeddingSpec(),
+        FaceDetectionSpec(),
+        FaceEmbeddingSpec(),
     ]
     return {spec.task_type: spec for spec in specs}
 

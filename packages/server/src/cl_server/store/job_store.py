@@ -236,7 +236,9 @@ class JobStore:
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        if not task_types:
+        # A read first: idle workers poll often, and on SQLite every write transaction takes
+        # the database-wide write lock, so only take it when there is something to claim.
+        if not self.has_queued(task_types):
             return []
         now = _now(now)
         with self._write() as session:
@@ -338,10 +340,14 @@ class JobStore:
     def requeue_expired(self, now: int | None = None) -> list[JobRecord]:
         """Requeue (or, out of attempts, fail) jobs whose lease expired; returns the changes."""
         now = _now(now)
+        expired = (JobRow.status == PROCESSING, JobRow.lease_expires_at < now)
+        with self._read() as session:  # cheap check first, as in claim()
+            if session.scalar(select(JobRow.job_id).where(*expired).limit(1)) is None:
+                return []
         with self._write() as session:
             rows = session.scalars(
                 select(JobRow)
-                .where(JobRow.status == PROCESSING, JobRow.lease_expires_at < now)
+                .where(*expired)
                 .order_by(JobRow.lease_expires_at)
                 .with_for_update(skip_locked=True)
             ).all()

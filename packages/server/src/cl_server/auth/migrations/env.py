@@ -10,9 +10,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from cl_server.auth.db import Base
-
-VERSION_TABLE = "cl_auth_alembic_version"
-"""Not alembic's default name, so the auth schema can share a database with the job store."""
+from cl_server.auth.migrate import VERSION_TABLE
 
 
 def _run(connection: Connection) -> None:

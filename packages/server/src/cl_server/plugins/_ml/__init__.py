@@ -1,1 +1,1 @@
-"""Helpers shared by the ML plugins. Submodules import numpy/PIL/onnxruntime; ``params`` does not."""
+"""Helpers shared by the ML plugins. Submodules import numpy/PIL/onnxruntime, except ``params``."""

@@ -32,17 +32,17 @@ def open_rgb(path: Path, *, draft_size: int | None = None) -> Image.Image:
             # Pillow warns (and our tests turn warnings into errors) for large images; we check
             # the size ourselves below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path)
-            width, height = img.size
-            if width * height > MAX_PIXELS:
-                raise PluginError(
-                    f"image is too large: {width}x{height} pixels (limit {MAX_PIXELS:,} pixels)"
-                )
-            if draft_size is not None:
-                img.draft("RGB", (draft_size, draft_size))
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            return img.convert("RGB")
+            with Image.open(path) as img:
+                width, height = img.size
+                if width * height > MAX_PIXELS:
+                    raise PluginError(
+                        f"image is too large: {width}x{height} pixels (limit {MAX_PIXELS:,} pixels)"
+                    )
+                if draft_size is not None:
+                    img.draft("RGB", (draft_size, draft_size))
+                img.load()
+                # convert() returns a new image, so nothing refers to the closed file.
+                return ImageOps.exif_transpose(img).convert("RGB")
     except PluginError:
         raise
     except UnidentifiedImageError:

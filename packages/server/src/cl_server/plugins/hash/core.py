@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -14,7 +15,7 @@ from cl_server.plugins.hash.digests import (
     image_pixel_digest,
     video_keyframe_digest,
 )
-from cl_server.plugins.hash.sniff import MediaType, sniff_media_type
+from cl_server.plugins.hash.sniff import MediaType, pillow_format_signature, sniff_media_type
 
 ResultAlgorithm = Literal["md5", "sha512_image", "sha512_video", "sha512_generic"]
 
@@ -54,7 +55,8 @@ def compute_hash(
     if algorithm == "md5":
         value, result_algorithm = file_digest(path, "md5", check=check, progress=progress), "md5"
     elif media_type == "image" and _pillow_decodes(path):
-        value, result_algorithm = image_pixel_digest(path, max_pixels=max_pixels), "sha512_image"
+        value = image_pixel_digest(path, max_pixels=max_pixels, check=check, progress=progress)
+        result_algorithm = "sha512_image"
     elif media_type == "video":
         value = video_keyframe_digest(path, check=check, progress=progress)
         result_algorithm = "sha512_video"
@@ -79,23 +81,11 @@ def _pillow_decodes(path: Path) -> bool:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path):
-            return True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            Image.open(path).close()
+        return True
     except UnidentifiedImageError:
-        return _pillow_format_for_signature(path)
+        return pillow_format_signature(path)
     except Exception:
         return True  # recognised but broken: image_pixel_digest reports why
-
-
-def _pillow_format_for_signature(path: Path) -> bool:
-    """True when puremagic's signature names an extension that Pillow registers."""
-    import puremagic
-    from PIL import Image
-
-    try:
-        with path.open("rb") as stream:
-            matches = puremagic.magic_stream(stream)
-    except (puremagic.PureError, ValueError):
-        return False
-    extensions = Image.registered_extensions()
-    return any(str(match.extension).lower() in extensions for match in matches[:1])

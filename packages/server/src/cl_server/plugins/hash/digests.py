@@ -7,12 +7,15 @@ stopping worker interrupts long work (``check`` raises to stop).
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 from cl_server.errors import PluginError
 
 CHUNK_BYTES = 1024 * 1024
+_STRIP_BYTES = 16 * 1024 * 1024
+"""Pixel rows are hashed in strips of about this many bytes."""
 
 Check = Callable[[], None]
 Progress = Callable[[float], None]
@@ -43,26 +46,55 @@ def file_digest(
     return digest.hexdigest()
 
 
-def image_pixel_digest(path: Path, *, max_pixels: int | None = None) -> str:
+def pixel_limit() -> int:
+    """Largest width * height decoded: Pillow's own decompression-bomb error threshold.
+
+    Read at call time (2 x ``Image.MAX_IMAGE_PIXELS``, about 179 megapixels by default) so a
+    deployment that changes Pillow's setting changes this too.
+    """
+    from PIL import Image
+
+    return 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
+
+
+def image_pixel_digest(
+    path: Path,
+    *,
+    max_pixels: int | None = None,
+    check: Check = _noop,
+    progress: Progress = _no_progress,
+    strip_bytes: int = _STRIP_BYTES,
+) -> str:
     """SHA-512 of the decoded pixel buffer: ``Image.tobytes()`` of the first frame, stored mode.
 
     The header is read first and the decode is refused when width * height exceeds
-    ``max_pixels`` (default: Pillow's ``Image.MAX_IMAGE_PIXELS``), so a small file that
-    claims gigapixels fails quickly instead of exhausting memory. Truncated or corrupt data
-    raises ``PluginError`` ("not a readable image: ...").
+    ``max_pixels`` (default ``pixel_limit()``), so a small file that claims gigapixels fails
+    at once instead of exhausting memory. The buffer is hashed in horizontal strips, which
+    gives the same digest as hashing ``tobytes()`` whole without a second full-size copy.
+    Truncated or corrupt data raises ``PluginError`` ("not a readable image: ...").
     """
     from PIL import Image, UnidentifiedImageError
 
-    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    limit = pixel_limit() if max_pixels is None else max_pixels
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():
+            # Pillow warns between 1x and 2x its limit; the explicit limit below decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+        with image:
             width, height = image.size
-            if limit is not None and width * height > limit:
+            if width * height > limit:
                 raise PluginError(
                     f"image is too large to decode: {width}x{height} pixels (limit {limit} pixels)"
                 )
             image.load()
-            return hashlib.sha512(image.tobytes()).hexdigest()
+            digest = hashlib.sha512()
+            rows = max(1, strip_bytes // max(1, width * len(image.getbands())))
+            for top in range(0, height, rows):
+                digest.update(image.crop((0, top, width, min(top + rows, height))).tobytes())
+                progress(min(top + rows, height) / height)
+                check()
+            return digest.hexdigest()
     except PluginError:
         raise
     except UnidentifiedImageError as exc:
@@ -70,8 +102,7 @@ def image_pixel_digest(path: Path, *, max_pixels: int | None = None) -> str:
         raise PluginError(
             "not a readable image: the image header is damaged or the format is unsupported"
         ) from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        # Pillow's own guard fires while reading the header of absurdly large images.
+    except Image.DecompressionBombError as exc:
         raise PluginError(f"image is too large to decode: {exc}") from exc
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         # Pillow reports truncation as OSError, broken chunks as SyntaxError/ValueError.

@@ -34,6 +34,34 @@ _AV_CONTAINER_MIMES = frozenset(
 )
 
 
+def is_svg(head: bytes) -> bool:
+    """Whether the text starts (after XML declaration, comments, doctype) with an <svg> root.
+
+    A linear scan on purpose: a regular expression with nested repetition over comments
+    backtracks exponentially on crafted input.
+    """
+    text = head[:4096].removeprefix(b"\xef\xbb\xbf").lower()
+    position = 0
+    while True:
+        while position < len(text) and text[position : position + 1].isspace():
+            position += 1
+        if text.startswith((b"<?xml", b"<!--", b"<!doctype"), position):
+            closer = b"-->" if text.startswith(b"<!--", position) else b">"
+            end = text.find(closer, position)
+            if end < 0:
+                return False
+            position = end + len(closer)
+            continue
+        return text.startswith(b"<svg", position) and text[position + 4 : position + 5] in (
+            b" ",
+            b"\t",
+            b"\n",
+            b"\r",
+            b">",
+            b"/",
+        )
+
+
 def looks_like_text(head: bytes) -> bool:
     """True when ``head`` (a file's first bytes) decodes as UTF-8 text without binary controls."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
@@ -61,18 +89,33 @@ def is_single_url(data: bytes) -> bool:
         return False
 
 
-def best_mime(path: Path) -> str:
-    """MIME type of puremagic's most confident content signature ("" when none matches)."""
+def _signatures(path: Path) -> list[puremagic.PureMagicWithConfidence]:
     try:
         with path.open("rb") as stream:
-            matches = puremagic.magic_stream(stream)  # no filename: content only
+            return puremagic.magic_stream(stream)  # no filename: content only
     except (puremagic.PureError, ValueError):
-        return ""
-    for match in matches:
+        return []
+
+
+def best_mime(path: Path) -> str:
+    """MIME type of puremagic's most confident content signature ("" when none matches)."""
+    for match in _signatures(path):
         mime: str = match.mime_type or ""
         if mime:
             return mime.lower()
     return ""
+
+
+def pillow_format_signature(path: Path) -> bool:
+    """True when the content signature names a format Pillow can decode (by its extension).
+
+    Tells "Pillow cannot read this format" (SVG, camera RAW, HEIC without pillow-heif) apart
+    from "this is a JPEG/PNG/... whose data is broken", which must be reported as an error.
+    """
+    from PIL import Image
+
+    matches = _signatures(path)
+    return bool(matches) and str(matches[0].extension).lower() in Image.registered_extensions()
 
 
 def av_media_type(path: Path) -> MediaType | None:
@@ -100,7 +143,7 @@ def sniff_media_type(path: Path) -> MediaType:
         return "file"
     mime = best_mime(path)
     if looks_like_text(head):
-        if mime == "image/svg+xml":
+        if mime == "image/svg+xml" or is_svg(head):
             return "image"
         return "url" if is_single_url(head) else "text"
     if mime.startswith("image/"):

@@ -1,1 +1,1 @@
-"""hls_streaming: adaptive HLS (several H.264 renditions and a master playlist) in one ffmpeg run."""
+"""hls_streaming: adaptive HLS renditions and a master playlist from one ffmpeg run."""

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cl_server.plugins.hls_streaming.naming import (
-    ORIGINAL,
     MASTER_PLAYLIST,
+    ORIGINAL,
     PLAYLIST_PATTERN,
     SEGMENT_PATTERN,
     rendition_name,
@@ -74,11 +74,16 @@ def build_hls_args(
     source: SourceStreams,
     *,
     include_original: bool,
+    input_options: Sequence[str] = (),
 ) -> list[str]:
-    """Arguments after ``ffmpeg`` for one run producing every rendition in ``output_dir``."""
+    """Arguments after ``ffmpeg`` for one run producing every rendition in ``output_dir``.
+
+    ``input_options`` go right before ``-i`` (the upload's demuxer/protocol restrictions).
+    """
     if not variants:
         raise ValueError("at least one variant is required")
-    args = ["-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats", "-i", str(input_path)]
+    args = ["-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
+    args += [*input_options, "-i", str(input_path)]
     args += ["-filter_complex", filter_graph(source.video_index, variants)]
     # Output video streams: one per variant, then the original.
     for i in range(len(variants)):

@@ -1,7 +1,7 @@
 """Reading ffmpeg's media playlists and writing the master playlist (pure text functions).
 
 The master's ``BANDWIDTH`` is the peak segment bit rate as RFC 8216 defines it (the largest bit rate
-of any run of consecutive segments lasting 0.5–1.5 × the target duration), measured on the files
+of any run of consecutive segments lasting 0.5-1.5 x the target duration), measured on the files
 written, and ``AVERAGE-BANDWIDTH`` the whole rendition's mean; both include audio and MPEG-TS
 overhead, which is what a player has to download.
 """
@@ -54,7 +54,7 @@ def parse_media_playlist(text: str) -> MediaPlaylist:
 def peak_bit_rate(sizes: Sequence[int], durations: Sequence[float], target_s: float) -> int:
     """RFC 8216 peak segment bit rate (bit/s) of segments with these byte sizes and durations.
 
-    Windows of consecutive segments lasting between 0.5 and 1.5 × ``target_s`` are considered, so
+    Windows of consecutive segments lasting between 0.5 and 1.5 x ``target_s`` are considered, so
     a short final segment does not count alone. Falls back to the mean when no window qualifies.
     """
     if len(sizes) != len(durations):

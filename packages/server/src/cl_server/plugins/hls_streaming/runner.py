@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cl_server.errors import PluginError
 from cl_server.media.ffmpeg import run_ffmpeg
-from cl_server.media.probe import probe_media
+from cl_server.media.probe import ffmpeg_input_args, probe_media
 from cl_server.plugins.base import JobContext, SingleJobRunner, TaskOutput
 from cl_server.plugins.hls_streaming.command import (
     SourceStreams,
@@ -43,6 +42,8 @@ class HlsStreamingRunner(SingleJobRunner):
         info = probe_media(source)
         if info.video is None:
             raise PluginError("input has no video stream (audio-only or not a video)")
+        if info.is_still_image:
+            raise PluginError(f"input is a still image ({info.format_name}), not a video")
         variants = [Variant(v.resolution, v.bitrate) for v in params.variants]
         names = [v.name for v in variants] + ([ORIGINAL] if params.include_original else [])
         out_dir = ctx.job_dir / OUTPUT_DIR
@@ -56,7 +57,12 @@ class HlsStreamingRunner(SingleJobRunner):
             audio_codec=info.audio.codec if info.audio else None,
         )
         args = build_hls_args(
-            source, out_dir, variants, streams, include_original=params.include_original
+            source,
+            out_dir,
+            variants,
+            streams,
+            include_original=params.include_original,
+            input_options=ffmpeg_input_args(),
         )
         run_ffmpeg(
             args,
@@ -149,4 +155,4 @@ def _clear_previous_attempt(out_dir: Path) -> None:
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
-    os.replace(tmp, path)
+    tmp.replace(path)

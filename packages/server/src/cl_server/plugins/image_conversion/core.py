@@ -1,9 +1,11 @@
 """Convert one image to a target format: first frame, EXIF orientation applied, mode adapted to
-what the target format can store, alpha flattened where it cannot, ICC profile kept.
+what the target format can store, alpha flattened where it cannot, ICC profile and EXIF kept
+(JPEG/WebP/PNG; orientation reset since the pixels are already upright).
 """
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +70,19 @@ def save_options(pil_format: str, quality: int, image: Image.Image) -> dict[str,
     icc = image.info.get("icc_profile")
     if icc and pil_format in ("JPEG", "WEBP", "PNG", "TIFF"):
         options["icc_profile"] = icc
+    exif = _exif_bytes(image)
+    if exif and pil_format in ("JPEG", "WEBP", "PNG"):
+        options["exif"] = exif
     return options
+
+
+def _exif_bytes(image: Image.Image) -> bytes | None:
+    """EXIF to carry over (orientation already applied and reset), or None if unreadable."""
+    try:
+        exif = image.getexif()
+        return exif.tobytes() if len(exif) else None
+    except (OSError, ValueError, SyntaxError, TypeError, struct.error):
+        return None
 
 
 def convert_image(source: Path, destination: Path, image_format: str, quality: int) -> None:
@@ -76,7 +90,8 @@ def convert_image(source: Path, destination: Path, image_format: str, quality: i
     pil_format = PIL_FORMAT[image_format]
     with open_image(source) as image:
         first_frame(image)
-        picture = prepare_mode(load_oriented(image), pil_format)
-        options = save_options(pil_format, quality, image)
+        oriented = load_oriented(image)
+        picture = prepare_mode(oriented, pil_format)
+        options = save_options(pil_format, quality, oriented)
         # ``save_all=False``: animated input keeps only its first frame.
         picture.save(destination, pil_format, **options)

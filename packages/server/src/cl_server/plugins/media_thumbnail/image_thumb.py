@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from cl_server.media.images import (
     first_frame,
@@ -22,6 +22,16 @@ JPEG_QUALITY = 85
 _REDUCING_GAP = 3.0
 
 
+def decode_reduced(image: ImageFile.ImageFile, target: tuple[int, int]) -> Image.Image:
+    """Decode ``image`` upright in RGB, no larger than needed for ``target`` (displayed size).
+
+    JPEG decodes straight to 1/2, 1/4 or 1/8 scale (the smallest not below the target), so a
+    24-megapixel photo is never decoded at full size; other formats decode at full size.
+    """
+    image.draft("RGB", unorient_size(image, target))
+    return to_rgb(load_oriented(image))
+
+
 def make_image_thumbnail(
     source: Path,
     destination: Path,
@@ -36,10 +46,7 @@ def make_image_thumbnail(
         target = thumbnail_size(
             oriented_size(image), width, height, maintain_aspect_ratio=maintain_aspect_ratio
         )
-        # JPEG decodes straight to 1/2, 1/4 or 1/8 scale (the smallest not below the target),
-        # so a 24-megapixel photo is never decoded at full size. Other formats ignore this.
-        image.draft("RGB", unorient_size(image, target))
-        picture = to_rgb(load_oriented(image))
+        picture = decode_reduced(image, target)
         if picture.size != target:
             picture = picture.resize(target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
         picture.save(destination, "JPEG", quality=JPEG_QUALITY)

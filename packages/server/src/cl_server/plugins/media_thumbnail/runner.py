@@ -41,5 +41,5 @@ class MediaThumbnailRunner(SingleJobRunner):
         except PluginError as exc:
             if source.stat().st_size == 0:
                 raise PluginError(image_reason) from exc
-            raise PluginError(f"not an image, and not a usable video: {exc}") from exc
+            raise PluginError(f"file is not an image, and not a usable video: {exc}") from exc
         return {"media_type": "video"}

@@ -1,6 +1,6 @@
 """Thumbnail size rules of PROTOCOL §4.2 (pure arithmetic).
 
-- neither width nor height: a 256×256 box;
+- neither width nor height: a 256x256 box;
 - one given: the other follows the aspect ratio (or equals it when aspect is not kept);
 - both: fit inside the box keeping aspect (or exactly that size when aspect is not kept);
 - never larger than the source, in either dimension.
@@ -41,7 +41,7 @@ def thumbnail_size(
 
 
 MOSAIC_GRID = 4
-"""Video thumbnails are a MOSAIC_GRID × MOSAIC_GRID mosaic of key frames."""
+"""Video thumbnails are a MOSAIC_GRID x MOSAIC_GRID mosaic of key frames."""
 
 
 def mosaic_tile_size(

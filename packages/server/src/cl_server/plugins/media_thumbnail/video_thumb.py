@@ -1,4 +1,4 @@
-"""Video thumbnails: a 4×4 mosaic of key frames spread over the video, decoded with PyAV.
+"""Video thumbnails: a 4x4 mosaic of key frames spread over the video, decoded with PyAV.
 
 Only key frames are decoded (``skip_frame=NONKEY``) and each tile is reached by seeking, so a long
 video costs 16 seeks and 16 key-frame decodes, not a full decode.
@@ -9,13 +9,15 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import av
 from av.container import InputContainer
+from av.error import FFmpegError
+from av.stream import Disposition
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 from PIL import Image
 
 from cl_server.errors import JobCancelledError, PluginError
+from cl_server.media.probe import av_error_reason, open_input
 from cl_server.plugins.media_thumbnail.image_thumb import JPEG_QUALITY
 from cl_server.plugins.media_thumbnail.sizing import (
     MOSAIC_GRID,
@@ -40,7 +42,7 @@ def make_video_mosaic(
 ) -> tuple[int, int]:
     """Write the key-frame mosaic of the video at ``source`` as JPEG; returns its size."""
     try:
-        with av.open(str(source), mode="r") as container:
+        with open_input(source) as container:
             stream = _video_stream(container)
             frames = _key_frames(container, stream, MOSAIC_GRID * MOSAIC_GRID, cancelled)
             first = frames[0]
@@ -51,8 +53,8 @@ def make_video_mosaic(
                 maintain_aspect_ratio=maintain_aspect_ratio,
             )
             tiles = [_to_tile(frame, tile) for frame in frames]
-    except av.FFmpegError as exc:
-        raise PluginError(f"cannot decode video: {exc}") from exc
+    except FFmpegError as exc:
+        raise PluginError(f"cannot read video ({av_error_reason(exc)})") from exc
     mosaic = Image.new("RGB", (tile[0] * MOSAIC_GRID, tile[1] * MOSAIC_GRID))
     for index, picture in enumerate(tiles):
         row, col = divmod(index, MOSAIC_GRID)
@@ -62,7 +64,7 @@ def make_video_mosaic(
 
 
 def _video_stream(container: InputContainer) -> VideoStream:
-    attached = av.stream.Disposition.attached_pic
+    attached = Disposition.attached_pic
     for stream in container.streams.video:
         if not stream.disposition & attached:
             ctx = stream.codec_context
@@ -109,8 +111,7 @@ def _key_frames(
 def _next_frame(container: InputContainer, stream: VideoStream) -> VideoFrame | None:
     for packets_read, packet in enumerate(container.demux(stream), start=1):
         for frame in packet.decode():
-            if isinstance(frame, VideoFrame):
-                return frame
+            return frame
         if packets_read >= _MAX_PACKETS_PER_TILE:
             break
     return None

@@ -30,6 +30,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_auth_users"),
         sa.UniqueConstraint("username", name="uq_auth_users_username"),
+        # SQLite's AUTOINCREMENT: ids of deleted users are never handed out again.
+        sqlite_autoincrement=True,
     )
 
 

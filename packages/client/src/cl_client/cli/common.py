@@ -1,0 +1,255 @@
+"""Shared plumbing of ``cl-client`` and ``cl-admin``: options state, clients, output, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import json
+import sys
+from collections.abc import AsyncGenerator, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import httpx
+import typer
+from pydantic import BaseModel
+
+from cl_client.auth import AuthProvider, NoAuthProvider
+from cl_client.compute_client import ComputeClient
+from cl_client.exceptions import (
+    ForbiddenError,
+    InvalidRequestError,
+    JobNotFoundError,
+    NotFoundError,
+    ServerHTTPError,
+    ServerUnreachableError,
+    UnauthorizedError,
+    WorkerUnavailableError,
+)
+from cl_client.mqtt_monitor import MQTTJobMonitor
+from cl_client.server_config import ServerConfig
+from cl_client.session_manager import SessionManager
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 1 (or ``exit_code``)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code: int = exit_code
+
+
+@dataclass
+class CliState:
+    """Global options of ``cl-client``."""
+
+    username: str | None = None
+    password: str | None = None
+    auth_url: str = "http://localhost:8000"
+    compute_url: str = "http://localhost:8002"
+    store_url: str = "http://localhost:8001"
+    mqtt_broker: str = "localhost"
+    mqtt_port: int = 1883
+    no_auth: bool = False
+    json_output: bool = False
+
+    @property
+    def server_config(self) -> ServerConfig:
+        return ServerConfig(
+            auth_url=self.auth_url,
+            compute_url=self.compute_url,
+            store_url=self.store_url,
+            mqtt_broker=self.mqtt_broker,
+            mqtt_port=self.mqtt_port,
+        )
+
+    @property
+    def uses_credentials(self) -> bool:
+        return not self.no_auth and bool(self.username)
+
+
+def get_state(ctx: typer.Context) -> CliState:
+    """The :class:`CliState` stored by the root callback (a default one when absent)."""
+    root = ctx.find_root()
+    obj: object = root.obj
+    if isinstance(obj, CliState):
+        return obj
+    state = CliState()
+    root.obj = state
+    return state
+
+
+# ---------------------------------------------------------------------- clients
+
+
+@asynccontextmanager
+async def logged_in_session(state: CliState) -> AsyncGenerator[SessionManager]:
+    """A session logged in with the global credentials (error when there are none)."""
+    if not state.username or state.password is None:
+        raise CliError("this command needs --username and --password (or CL_USERNAME/CL_PASSWORD)")
+    async with SessionManager(server_config=state.server_config) as session:
+        try:
+            await session.login(state.username, state.password)
+        except UnauthorizedError as exc:
+            raise CliError(
+                f"login failed for user {state.username!r} at {state.auth_url}: {exc.detail}"
+            ) from exc
+        yield session
+
+
+@asynccontextmanager
+async def compute_client(state: CliState, *, mqtt: bool) -> AsyncGenerator[ComputeClient]:
+    """A compute client for the global options.
+
+    ``mqtt=False`` skips the broker (commands that never wait on a job), so they neither wait
+    for a connection nor warn about a missing broker.
+    """
+    monitor = None if mqtt else MQTTJobMonitor(state.mqtt_broker, state.mqtt_port, connect=False)
+
+    def build(provider: AuthProvider) -> ComputeClient:
+        return ComputeClient(
+            base_url=state.compute_url,
+            mqtt_broker=state.mqtt_broker,
+            mqtt_port=state.mqtt_port,
+            auth_provider=provider,
+            server_config=state.server_config,
+            mqtt_monitor=monitor,
+        )
+
+    if state.uses_credentials:
+        async with logged_in_session(state) as session:
+            client = build(session.auth_provider())
+            try:
+                yield client
+            finally:
+                await client.close()
+    else:
+        client = build(NoAuthProvider())
+        try:
+            yield client
+        finally:
+            await client.close()
+
+
+# ---------------------------------------------------------------------- output
+
+
+def to_jsonable(value: object) -> object:
+    """Pydantic models and paths to plain JSON values."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+def print_json(value: object, *, compact: bool = False) -> None:
+    text = json.dumps(to_jsonable(value), indent=None if compact else 2, ensure_ascii=False)
+    typer.echo(text)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One readable line for an exception the CLI expects to see."""
+    if isinstance(exc, CliError):
+        return str(exc)
+    if isinstance(exc, ServerUnreachableError):
+        return f"cannot reach {exc.url} (is the server running?): {_cause(exc)}"
+    if isinstance(exc, UnauthorizedError):
+        return f"authentication failed ({exc.status_code}): {exc.detail}"
+    if isinstance(exc, ForbiddenError):
+        return f"permission denied ({exc.status_code}): {exc.detail}"
+    if isinstance(exc, JobNotFoundError):
+        return f"job {exc.job_id} not found"
+    if isinstance(exc, NotFoundError):
+        return f"not found: {exc.detail}"
+    if isinstance(exc, InvalidRequestError):
+        return f"request rejected ({exc.status_code}): {exc.detail}"
+    if isinstance(exc, ServerHTTPError):
+        return f"server error ({exc.status_code}): {exc.detail}"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"request timed out: {exc}"
+    if isinstance(exc, httpx.HTTPError):
+        return f"HTTP error: {exc}"
+    if isinstance(exc, WorkerUnavailableError):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return f"file not found: {exc.filename or exc}"
+    return str(exc) or type(exc).__name__
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc)
+    return text.split(": ", 1)[1] if ": " in text else text
+
+
+def fail(state: CliState, message: str, exit_code: int = 1) -> NoReturn:
+    """Print one error line (JSON with ``--json``) and exit."""
+    if state.json_output:
+        print_json({"error": message, "status": "failed"}, compact=True)
+    else:
+        typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(exit_code)
+
+
+_EXPECTED = (
+    CliError,
+    httpx.HTTPError,
+    TimeoutError,
+    OSError,
+    ValueError,
+    WorkerUnavailableError,
+)
+
+
+def run(state: CliState, coro: Coroutine[Any, Any, int | None]) -> None:
+    """Run a command coroutine; map expected failures to one line and an exit status."""
+    try:
+        code = asyncio.run(coro)
+    except KeyboardInterrupt:
+        typer.echo("Interrupted", err=True)
+        raise typer.Exit(130) from None
+    except _EXPECTED as exc:
+        fail(state, describe_error(exc), exc.exit_code if isinstance(exc, CliError) else 1)
+    if code:
+        raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------------- inputs
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def expand_inputs(patterns: Sequence[str]) -> list[Path]:
+    """Paths and glob patterns (``photos/*.jpg``, ``**/*.png``) to a de-duplicated file list."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for pattern in patterns:
+        path = Path(pattern)
+        if path.is_file():
+            matches = [path]
+        elif _GLOB_CHARS & set(pattern):
+            # glob.glob, not Path.glob: user patterns may be absolute (/data/**/*.jpg).
+            matches = [Path(m) for m in sorted(glob.glob(pattern, recursive=True))]  # noqa: PTH207
+            matches = [m for m in matches if m.is_file()]
+            if not matches:
+                raise CliError(f"no files match {pattern!r}")
+        elif path.is_dir():
+            raise CliError(f"{pattern} is a directory; pass files or a glob such as {pattern}/*")
+        else:
+            raise CliError(f"file not found: {pattern}")
+        for match in matches:
+            key = match.resolve()
+            if key not in seen:
+                seen.add(key)
+                found.append(match)
+    return found
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()

@@ -1,0 +1,201 @@
+"""``cl-client``: submit jobs, watch them, download results, manage users (PROTOCOL.md §7.11)."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cl_client.cli import plugins
+from cl_client.cli.common import CliState, compute_client, get_state, print_json, run
+from cl_client.cli.users import user_app
+
+app = typer.Typer(
+    name="cl-client",
+    help="Command-line client of CL Server: run plugins on files, follow jobs, get results.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    username: Annotated[
+        str | None, typer.Option("--username", envvar="CL_USERNAME", help="Log in as this user.")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option("--password", envvar="CL_PASSWORD", help="Password for it.")
+    ] = None,
+    auth_url: Annotated[
+        str, typer.Option("--auth-url", envvar="CL_AUTH_URL", help="Auth service URL.")
+    ] = "http://localhost:8000",
+    compute_url: Annotated[
+        str, typer.Option("--compute-url", envvar="CL_COMPUTE_URL", help="Compute service URL.")
+    ] = "http://localhost:8002",
+    store_url: Annotated[
+        str, typer.Option("--store-url", envvar="CL_STORE_URL", help="Store service URL.")
+    ] = "http://localhost:8001",
+    mqtt_broker: Annotated[
+        str,
+        typer.Option(
+            "--mqtt-broker", envvar=["CL_MQTT_BROKER", "MQTT_BROKER"], help="MQTT broker host."
+        ),
+    ] = "localhost",
+    mqtt_port: Annotated[
+        int,
+        typer.Option("--mqtt-port", envvar=["CL_MQTT_PORT", "MQTT_PORT"], help="MQTT port."),
+    ] = 1883,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Ignore credentials; send no token.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Machine-readable output (errors as JSON too).")
+    ] = False,
+) -> None:
+    """Global options go before the command, e.g. ``cl-client --json hash compute a.jpg``."""
+    ctx.obj = CliState(
+        username=username,
+        password=password,
+        auth_url=auth_url,
+        compute_url=compute_url,
+        store_url=store_url,
+        mqtt_broker=mqtt_broker,
+        mqtt_port=mqtt_port,
+        no_auth=no_auth,
+        json_output=json_output,
+    )
+
+
+plugins.register(app)
+app.add_typer(user_app, name="user")
+
+
+@app.command("download")
+def download(
+    ctx: typer.Context,
+    job_id: str,
+    file_path: Annotated[str, typer.Argument(help="Job-relative path, e.g. output/hash.json.")],
+    dest: Annotated[
+        Path | None, typer.Argument(help="Where to write it (default: its file name).")
+    ] = None,
+) -> None:
+    """Download one file of a job."""
+    state = get_state(ctx)
+    target = dest if dest is not None else Path(PurePosixPath(file_path).name)
+
+    async def go() -> None:
+        async with compute_client(state, mqtt=False) as client:
+            await client.download_job_file(job_id, file_path, target)
+        size = target.stat().st_size
+        if state.json_output:
+            print_json({"job_id": job_id, "file_path": file_path, "dest": target, "size": size})
+        else:
+            typer.echo(f"Downloaded {file_path} to {target} ({size} bytes)")
+
+    run(state, go())
+
+
+compute_app = typer.Typer(help="Compute service information.", no_args_is_help=True)
+app.add_typer(compute_app, name="compute")
+
+
+@compute_app.command("capabilities")
+def capabilities(ctx: typer.Context) -> None:
+    """Workers known to the server and idle slots per task type."""
+    state = get_state(ctx)
+
+    async def go() -> None:
+        async with compute_client(state, mqtt=False) as client:
+            caps = await client.get_capabilities()
+        if state.json_output:
+            print_json(caps)
+            return
+        table = Table("task type", "idle workers")
+        for task_type, idle in sorted(caps.capabilities.items()):
+            table.add_row(task_type, str(idle))
+        Console().print(table)
+        typer.echo(f"{caps.num_workers} worker(s) connected")
+
+    run(state, go())
+
+
+@compute_app.command("info")
+def info(ctx: typer.Context) -> None:
+    """Service status, version, guest mode and whether auth is enforced."""
+    state = get_state(ctx)
+
+    async def go() -> None:
+        async with compute_client(state, mqtt=False) as client:
+            print_json(await client.get_service_info())
+
+    run(state, go())
+
+
+jobs_app = typer.Typer(help="Inspect and delete jobs.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("get")
+def jobs_get(ctx: typer.Context, job_id: str) -> None:
+    """Print a job as JSON."""
+    state = get_state(ctx)
+
+    async def go() -> None:
+        async with compute_client(state, mqtt=False) as client:
+            print_json(await client.get_job(job_id))
+
+    run(state, go())
+
+
+@jobs_app.command("wait")
+def jobs_wait(
+    ctx: typer.Context,
+    job_id: str,
+    timeout: Annotated[float, typer.Option("--timeout", "-t")] = 60.0,
+) -> None:
+    """Wait for a job to finish and print it; exit status 1 unless it completed."""
+    state = get_state(ctx)
+
+    async def go() -> int:
+        async with compute_client(state, mqtt=True) as client:
+            job = await client.wait_for_job(job_id, timeout=timeout)
+        print_json(job)
+        return 0 if job.status == "completed" else 1
+
+    run(state, go())
+
+
+@jobs_app.command("delete")
+def jobs_delete(
+    ctx: typer.Context,
+    job_id: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a job and all its files."""
+    state = get_state(ctx)
+    if not yes:
+        typer.confirm(f"Delete job {job_id} and its files?", abort=True)
+
+    async def go() -> None:
+        async with compute_client(state, mqtt=False) as client:
+            await client.delete_job(job_id)
+        if state.json_output:
+            print_json({"deleted": job_id, "status": "ok"}, compact=True)
+        else:
+            typer.echo(f"Deleted job {job_id}")
+
+    run(state, go())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

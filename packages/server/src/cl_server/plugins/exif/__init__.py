@@ -1,0 +1,1 @@
+"""The ``exif`` plugin: camera metadata of an image as JSON (PROTOCOL §4.2)."""

@@ -1,0 +1,28 @@
+"""face_embedding: dlib ResNet face descriptor of an (aligned) face image (PROTOCOL §4.2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cl_server.plugins._ml.params import NormalizeParams
+from cl_server.plugins.base import PluginParams, PluginRunner, PluginSpec
+
+OUTPUT_PATH = "output/face_embedding.npy"
+
+
+class FaceEmbeddingParams(NormalizeParams):
+    pass
+
+
+class FaceEmbeddingSpec(PluginSpec):
+    task_type = "face_embedding"
+    params_model = FaceEmbeddingParams
+    requires_file = True
+
+    def output_path(self, params: PluginParams, input_filename: str | None) -> str:
+        return OUTPUT_PATH
+
+    def load(self, models_dir: Path | None = None) -> PluginRunner:
+        from cl_server.plugins.face_embedding.runner import load_runner
+
+        return load_runner(models_dir)

@@ -83,6 +83,15 @@ def load_playlist(path: Path) -> m3u8.M3U8:
     return m3u8.loads(path.read_text(), uri=str(path))
 
 
+def segment_list(playlist: m3u8.M3U8) -> list[tuple[str, float]]:
+    """(uri, duration) of each segment of a media playlist, checked to be present."""
+    result: list[tuple[str, float]] = []
+    for segment in playlist.segments:
+        assert segment.uri is not None and segment.duration is not None
+        result.append((segment.uri, float(segment.duration)))
+    return result
+
+
 def ffmpeg_pids_mentioning(text: str) -> list[int]:
     """Live processes whose command line contains ``text`` (to prove ffmpeg was killed)."""
     pids = []

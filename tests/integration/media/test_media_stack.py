@@ -14,7 +14,12 @@ import httpx
 import m3u8
 import pytest
 from PIL import Image
-from tests.integration.media.conftest import Clips, decode_errors, ffmpeg_pids_mentioning
+from tests.integration.media.conftest import (
+    Clips,
+    decode_errors,
+    ffmpeg_pids_mentioning,
+    segment_list,
+)
 from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
 from tests.support.stack import Stack, running_stack
 from tests.unit.plugins.media_samples import (
@@ -166,30 +171,36 @@ def test_hls_full_check(stack: Stack, clips: Clips, tmp_path: Path) -> None:
         media = m3u8.loads(download(stack, job, f"output/{uri}").decode())
         assert media.is_endlist
         assert media.playlist_type == "vod"
-        durations = [s.duration for s in media.segments]
+        segments = segment_list(media)
+        durations = [d for _, d in segments]
         assert sum(durations) == pytest.approx(source_duration, abs=0.5)
-        sizes = []
-        for segment in media.segments:
-            assert SEGMENT.match(segment.uri), segment.uri
-            data = download(stack, job, f"output/{segment.uri}")
+        sizes: list[int] = []
+        for segment_uri, _ in segments:
+            assert SEGMENT.match(segment_uri), segment_uri
+            data = download(stack, job, f"output/{segment_uri}")
             sizes.append(len(data))
-            path = local / segment.uri
+            path = local / segment_uri
             path.write_bytes(data)
-            assert decode_errors(path) == "", segment.uri
+            assert decode_errors(path) == "", segment_uri
             probed = probe_media(path)
             assert probed.video is not None
             assert probed.audio is not None and probed.audio.codec == "aac"
-        total_segments += len(media.segments)
+        total_segments += len(segments)
+        target = media.target_duration
+        assert target is not None
         if uri != "adaptive-orig.m3u8":
             # Forced key frames: every segment but the last lasts the 2 s target.
             assert all(d == pytest.approx(2.0, abs=0.05) for d in durations[:-1])
-            assert media.target_duration == 2
+            assert target == 2
         # BANDWIDTH is the RFC 8216 peak segment bit rate of the files served.
-        assert info.bandwidth == peak_bit_rate(sizes, durations, media.target_duration)
-        assert info.average_bandwidth is not None and info.average_bandwidth <= info.bandwidth
+        bandwidth, average = info.bandwidth, info.average_bandwidth
+        assert bandwidth == peak_bit_rate(sizes, durations, target)
+        assert average is not None and bandwidth is not None
+        assert average <= bandwidth
     assert output["total_segments"] == total_segments
     # VBV-constrained encodes stay under their ceiling (video + 128k audio + TS overhead).
-    assert by_uri["adaptive-480p-1500.m3u8"].bandwidth < (1500 + 128) * 1000 * 1.25
+    low = by_uri["adaptive-480p-1500.m3u8"].bandwidth
+    assert low is not None and low < (1500 + 128) * 1000 * 1.25
 
 
 def test_hls_form_validation(stack: Stack, clips: Clips) -> None:

@@ -122,10 +122,14 @@ class FakeComputeServer:
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
-    def add_job(self, task_type: str = "hash", script: list[dict[str, Any]] | None = None) -> FakeJob:
+    def add_job(
+        self, task_type: str = "hash", script: list[dict[str, Any]] | None = None
+    ) -> FakeJob:
         job_id = str(uuid.uuid4())
         params = {"input_path": "input/x.jpg", "output_path": _output_path(task_type)}
-        job = FakeJob(job_id, task_type, params, list(script or self.script), files=dict(self.job_files))
+        job = FakeJob(
+            job_id, task_type, params, list(script or self.script), files=dict(self.job_files)
+        )
         self.jobs[job_id] = job
         return job
 
@@ -163,7 +167,9 @@ class FakeComputeServer:
             if len(parts) >= 4 and parts[2] == "files" and method == "GET":
                 file_path = "/".join(parts[3:])
                 if ".." in parts:
-                    return httpx.Response(403, json={"detail": "Access denied: path traversal detected"})
+                    return httpx.Response(
+                        403, json={"detail": "Access denied: path traversal detected"}
+                    )
                 data = job.files.get(file_path)
                 if data is None:
                     return httpx.Response(404, json={"detail": f"File not found: {file_path}"})
@@ -190,7 +196,10 @@ class FakeComputeServer:
             self.guest_mode = fields["guest_mode"] == "true"
             return httpx.Response(
                 200,
-                json={"guest_mode": self.guest_mode, "message": "Configuration updated successfully"},
+                json={
+                    "guest_mode": self.guest_mode,
+                    "message": "Configuration updated successfully",
+                },
             )
         if parts == ["admin", "config"]:
             return httpx.Response(
@@ -243,7 +252,9 @@ class FakeAuthServer:
 
     def __init__(self, token_lifetime_s: float = 1800.0) -> None:
         self.token_lifetime_s: float = token_lifetime_s
-        self.users: dict[int, dict[str, Any]] = {1: user_body(1, "admin", is_admin=True, permissions=["*"])}
+        self.users: dict[int, dict[str, Any]] = {
+            1: user_body(1, "admin", is_admin=True, permissions=["*"])
+        }
         self.passwords: dict[str, str] = {"admin": "secret"}
         self.requests: list[httpx.Request] = []
         self.refreshes: int = 0
@@ -273,7 +284,9 @@ class FakeAuthServer:
             if self.passwords.get(fields.get("username", "")) != fields.get("password"):
                 return httpx.Response(401, json={"detail": "Incorrect username or password"})
             user = next(u for u in self.users.values() if u["username"] == fields["username"])
-            return httpx.Response(200, json={"access_token": self._issue(user["id"]), "token_type": "bearer"})
+            return httpx.Response(
+                200, json={"access_token": self._issue(user["id"]), "token_type": "bearer"}
+            )
         if path == "/auth/public-key":
             return httpx.Response(200, json={"public_key": "PEM", "algorithm": "ES256"})
         caller = self._caller(request)
@@ -281,7 +294,9 @@ class FakeAuthServer:
             return httpx.Response(401, json={"detail": "Not authenticated"})
         if path == "/auth/token/refresh":
             self.refreshes += 1
-            return httpx.Response(200, json={"access_token": self._issue(caller["id"]), "token_type": "bearer"})
+            return httpx.Response(
+                200, json={"access_token": self._issue(caller["id"]), "token_type": "bearer"}
+            )
         if path == "/users/me":
             return httpx.Response(200, json=caller)
         if not caller["is_admin"]:
@@ -302,7 +317,9 @@ class FakeAuthServer:
         if path == "/users/" and request.method == "GET":
             skip = int(request.url.params.get("skip", "0"))
             limit = int(request.url.params.get("limit", "100"))
-            return httpx.Response(200, json=[self.users[k] for k in sorted(self.users)][skip : skip + limit])
+            return httpx.Response(
+                200, json=[self.users[k] for k in sorted(self.users)][skip : skip + limit]
+            )
         if path.startswith("/users/"):
             user_id = int(path.split("/")[2])
             user = self.users.get(user_id)

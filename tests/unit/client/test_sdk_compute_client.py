@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.unit.client.sdk_fakes import COMPLETED, FakeComputeServer, offline_client
 
 from cl_client import (
     ComputeClient,
@@ -29,7 +30,6 @@ from cl_client.exceptions import (
     ServerUnreachableError,
 )
 from cl_client.plugins import PLUGIN_CLIENT_CLASSES
-from tests.unit.client.sdk_fakes import COMPLETED, FakeComputeServer, offline_client
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -97,7 +97,9 @@ async def test_submit_sends_multipart_and_string_params(
         assert server.submissions[-1][1] == {"priority": "9", "normalize": "False"}
         await client.exif.extract(image, tags=["Make", "Model"])
         assert server.submissions[-1][1]["tags"] == "Make,Model"
-        await client.hls_streaming.generate_manifest(image, variants=[(360, 800)], include_original=True)
+        await client.hls_streaming.generate_manifest(
+            image, variants=[(360, 800)], include_original=True
+        )
         fields = server.submissions[-1][1]
         assert json.loads(fields["variants"]) == [{"resolution": 360, "bitrate": 800}]
         assert fields["include_original"] == "True"
@@ -111,7 +113,11 @@ async def test_submit_sends_multipart_and_string_params(
             client.hash.compute(image, algorithm="md5"),
         ):
             assert (await call).status == "queued"
-        assert [s[0] for s in server.submissions[-3:]] == ["dino_embedding", "face_embedding", "hash"]
+        assert [s[0] for s in server.submissions[-3:]] == [
+            "dino_embedding",
+            "face_embedding",
+            "hash",
+        ]
 
 
 async def test_missing_file_sends_nothing(server: FakeComputeServer, tmp_path: Path) -> None:
@@ -238,7 +244,9 @@ async def test_auth_headers_fetched_per_request(server: FakeComputeServer) -> No
         refreshes.append(1)
         return current["token"]
 
-    provider = JWTAuthProvider(get_cached_token=lambda: current["token"], get_valid_token_async=refresh)
+    provider = JWTAuthProvider(
+        get_cached_token=lambda: current["token"], get_valid_token_async=refresh
+    )
     async with offline_client(server, auth_provider=provider) as client:
         await client.get_capabilities()
         current["token"] = next(tokens)
@@ -355,7 +363,8 @@ async def test_polling_fallback_drives_callbacks_when_offline(
     async with offline_client(server) as client:
         client._fallback.poll_interval = 0.01
         job = await client.hash.compute(
-            image, on_progress=lambda j: progress.append((j.status, j.progress)),
+            image,
+            on_progress=lambda j: progress.append((j.status, j.progress)),
             on_complete=on_complete,
         )
         await asyncio.wait_for(done.wait(), 5)
@@ -409,7 +418,9 @@ async def test_connected_monitor_polls_once_after_reconnect(
         assert len([r for r in server.requests if r.method == "GET"]) > gets_before
 
 
-async def test_late_subscription_replays_fast_completion(server: FakeComputeServer, image: Path) -> None:
+async def test_late_subscription_replays_fast_completion(
+    server: FakeComputeServer, image: Path
+) -> None:
     """MQTT events that arrive before the subscription still fire on_complete exactly once."""
     monitor = MQTTJobMonitor(connect=False)
     monitor._connected = True
@@ -423,7 +434,9 @@ async def test_late_subscription_replays_fast_completion(server: FakeComputeServ
     completions: list[str] = []
     async with offline_client(server, mqtt_monitor=monitor) as client:
         job = await client.hash.compute(image)
-        client.mqtt_subscribe_job_updates(job.job_id, on_complete=lambda j: completions.append(j.status))
+        client.mqtt_subscribe_job_updates(
+            job.job_id, on_complete=lambda j: completions.append(j.status)
+        )
         publish(monitor, job.job_id, "completed", 100)  # the server's re-publication
         await asyncio.sleep(0.05)
     assert completions == ["completed"]

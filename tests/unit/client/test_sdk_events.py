@@ -163,7 +163,11 @@ def test_snapshots_route_full_jobs_and_listeners() -> None:
     sub = JobSubscription(job_id="j", task_type="hash")
     router.subscribe(sub)
     snapshot = JobResponse(
-        job_id="j", task_type="hash", status="completed", progress=100, created_at=5,
+        job_id="j",
+        task_type="hash",
+        status="completed",
+        progress=100,
+        created_at=5,
         task_output={"media_type": "image"},
     )
     router.publish_snapshot(snapshot)
@@ -238,16 +242,25 @@ def test_sync_callbacks_without_loop_run_inline(caplog: pytest.LogCaptureFixture
         raise RuntimeError("callback bug")
 
     sub_id = monitor.subscribe_job_updates(
-        "j", on_progress=lambda j: progress.append((j.status, j.progress, j.task_type)),
+        "j",
+        on_progress=lambda j: progress.append((j.status, j.progress, j.task_type)),
         on_complete=lambda j: complete.append(j.status),
         task_type="hash",
     )
     monitor.subscribe_job_updates("j", on_progress=boom, on_complete=async_cb)
     with caplog.at_level(logging.WARNING):
-        monitor.handle_message("inference/events", json.dumps(
-            {"job_id": "j", "event_type": "processing", "progress": 30, "timestamp": 9}).encode())
-        monitor.handle_message("inference/events", json.dumps(
-            {"job_id": "j", "event_type": "completed", "progress": 100, "timestamp": 10}).encode())
+        monitor.handle_message(
+            "inference/events",
+            json.dumps(
+                {"job_id": "j", "event_type": "processing", "progress": 30, "timestamp": 9}
+            ).encode(),
+        )
+        monitor.handle_message(
+            "inference/events",
+            json.dumps(
+                {"job_id": "j", "event_type": "completed", "progress": 100, "timestamp": 10}
+            ).encode(),
+        )
     assert progress == [("processing", 30, "hash"), ("completed", 100, "hash")]
     assert complete == ["completed"]
     assert "callback bug" in caplog.text or "job callback failed" in caplog.text
@@ -279,8 +292,12 @@ async def test_callbacks_run_on_the_loop_in_order() -> None:
 
     def publish_from_thread() -> None:
         for kind, progress in (("processing", 10), ("completed", 100), ("completed", 100)):
-            monitor.handle_message("inference/events", json.dumps(
-                {"job_id": "j", "event_type": kind, "progress": progress, "timestamp": 1}).encode())
+            monitor.handle_message(
+                "inference/events",
+                json.dumps(
+                    {"job_id": "j", "event_type": kind, "progress": progress, "timestamp": 1}
+                ).encode(),
+            )
 
     await asyncio.to_thread(publish_from_thread)
     await asyncio.wait_for(done.wait(), 5)
@@ -333,7 +350,9 @@ async def test_connection_listeners_and_drain_cancels_stuck_callbacks() -> None:
         await asyncio.sleep(60)
 
     monitor.subscribe_job_updates("j", on_progress=stuck)
-    monitor.handle_message("inference/events", b'{"job_id":"j","event_type":"queued","timestamp":1}')
+    monitor.handle_message(
+        "inference/events", b'{"job_id":"j","event_type":"queued","timestamp":1}'
+    )
     await asyncio.wait_for(started.wait(), 5)
     await monitor.drain(timeout=0.01)
     await asyncio.sleep(0)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.unit.client.sdk_fakes import make_jwt
 
 from cl_client import (
     AuthenticationError,
@@ -46,7 +47,6 @@ from cl_client.outputs import (
     safe_destination,
 )
 from cl_client.plugins.base import drop_none, form_data
-from tests.unit.client.sdk_fakes import make_jwt
 
 
 def test_backoff_grows_by_factor_and_caps() -> None:
@@ -243,15 +243,22 @@ def test_response_detail_shapes() -> None:
     assert response_detail(_response(422, body)) == "body.file: Field required; other"
     assert response_detail(_response(500, text="plain failure ")) == "plain failure"
     assert response_detail(_response(500, {"error": "x"})) == '{"error":"x"}'
-    error = ServerHTTPError("m", request=_response(1).request, response=_response(418, {"detail": "t"}))
+    error = ServerHTTPError(
+        "m", request=_response(1).request, response=_response(418, {"detail": "t"})
+    )
     assert error.status_code == 418 and error.detail == "t"
 
 
 def test_typed_exceptions_messages() -> None:
-    job = JobResponse(job_id="j9", task_type="hash", status="failed", error_message="bad", created_at=1)
+    job = JobResponse(
+        job_id="j9", task_type="hash", status="failed", error_message="bad", created_at=1
+    )
     assert "j9" in str(JobFailedError(job)) and "bad" in str(JobFailedError(job))
     unavailable = WorkerUnavailableError("hash", {"exif": 1, "hash": 0})
-    assert "hash" in str(unavailable) and unavailable.available_capabilities == {"exif": 1, "hash": 0}
+    assert "hash" in str(unavailable) and unavailable.available_capabilities == {
+        "exif": 1,
+        "hash": 0,
+    }
     assert "none" in str(WorkerUnavailableError("hash", {}))
     timeout = JobTimeoutError("j1", 2.5, "processing")
     assert isinstance(timeout, TimeoutError) and isinstance(timeout, ComputeClientError)
@@ -262,7 +269,9 @@ def test_typed_exceptions_messages() -> None:
 
 
 def test_playlist_parsing_and_paths() -> None:
-    text = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nadaptive-720p-3500.m3u8\n\n# c\nhttp://x/y.m3u8\n"
+    text = (
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nadaptive-720p-3500.m3u8\n\n# c\nhttp://x/y.m3u8\n"
+    )
     assert playlist_uris(text) == ["adaptive-720p-3500.m3u8", "http://x/y.m3u8"]
     assert resolve_relative("output/adaptive.m3u8", "a.m3u8") == "output/a.m3u8"
     assert resolve_relative("output/a.m3u8", "seg/0.ts") == "output/seg/0.ts"
@@ -280,8 +289,15 @@ def test_safe_destination_blocks_escapes(tmp_path: Path) -> None:
 
 def test_primary_output_file() -> None:
     def job(task_type: str, params: dict[str, object]) -> JobResponse:
-        return JobResponse(job_id="j", task_type=task_type, status="completed", params=params, created_at=1)
+        return JobResponse(
+            job_id="j", task_type=task_type, status="completed", params=params, created_at=1
+        )
 
-    assert primary_output_file(job("hash", {"output_path": "output/hash.json"})) == "output/hash.json"
-    assert primary_output_file(job("hls_streaming", {"output_path": "output"})) == "output/adaptive.m3u8"
+    assert (
+        primary_output_file(job("hash", {"output_path": "output/hash.json"})) == "output/hash.json"
+    )
+    assert (
+        primary_output_file(job("hls_streaming", {"output_path": "output"}))
+        == "output/adaptive.m3u8"
+    )
     assert primary_output_file(job("hash", {})) is None

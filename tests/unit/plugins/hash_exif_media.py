@@ -187,3 +187,15 @@ def make_audio(path: Path) -> Path:
         for packet in stream.encode(None):
             container.mux(packet)
     return path
+
+
+def make_heic(path: Path, size: tuple[int, int] = (64, 48)) -> Path:
+    """A HEIC photo with Make/Model EXIF (pillow-heif registers the codec with Pillow)."""
+    from cl_server.media.images import register_image_plugins
+
+    register_image_plugins()
+    exif = Image.Exif()
+    exif[0x010F] = "Apple"
+    exif[0x0110] = "iPhone 15"
+    gradient(size).save(path, "HEIF", quality=90, exif=exif.tobytes())
+    return path

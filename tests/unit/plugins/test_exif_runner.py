@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from tests.unit.plugins.hash_exif_media import make_png, make_rich_exif_jpeg
+from tests.unit.plugins.hash_exif_media import make_heic, make_png, make_rich_exif_jpeg
 
 from cl_server.errors import PluginError
 from cl_server.plugins.base import JobContext
@@ -86,3 +88,21 @@ def test_spec_contract() -> None:
     runner = spec.load()
     assert isinstance(runner, ExifRunner)
     assert runner.max_batch_size == 1
+
+
+def test_specs_import_no_heavy_modules() -> None:
+    # The compute service imports every spec; media libraries must load only in the worker.
+    code = (
+        "import sys, cl_server.plugins.hash.spec, cl_server.plugins.exif.spec; "
+        "heavy = {'PIL', 'av', 'exifread', 'puremagic', 'numpy'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_heic_metadata(tmp_path: Path) -> None:
+    runner = ExifRunner()  # registers the HEIF decoder, as in the worker
+    ctx = _context(tmp_path, make_heic(tmp_path / "photo.heic", size=(64, 48)), [])
+    task_output = runner.run(ctx)
+    assert (task_output["make"], task_output["model"]) == ("Apple", "iPhone 15")
+    assert (task_output["image_width"], task_output["image_height"]) == (64, 48)

@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from pydantic import ValidationError
-from tests.unit.plugins.hash_exif_media import make_rich_exif_jpeg, make_truncated_jpeg
+from tests.unit.plugins.hash_exif_media import make_heic, make_rich_exif_jpeg, make_truncated_jpeg
 
 from cl_server.errors import PluginError
 from cl_server.plugins.base import JobContext
@@ -101,3 +102,14 @@ def test_spec_contract() -> None:
     runner = spec.load()
     assert isinstance(runner, HashRunner)
     assert runner.max_batch_size == 1
+
+
+def test_heic_gets_the_pixel_hash(tmp_path: Path) -> None:
+    runner = HashRunner()  # registers the HEIF decoder, as in the worker
+    ctx = _context(tmp_path, make_heic(tmp_path / "photo.heic"), {"algorithm": "sha512"})
+    assert ctx.input_path is not None
+    with Image.open(ctx.input_path) as image:
+        expected = hashlib.sha512(image.tobytes()).hexdigest()
+    assert runner.run(ctx) == {"media_type": "image"}
+    written = json.loads((ctx.job_dir / "output" / "hash.json").read_text())
+    assert (written["algorithm"], written["hash_value"]) == ("sha512_image", expected)

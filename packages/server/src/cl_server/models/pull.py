@@ -9,6 +9,7 @@ download leaves the destination as it was.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import shutil
 import tempfile
 import urllib.error
@@ -61,7 +62,7 @@ def _download(url: str, target: Path, name: str, on_progress: ProgressCallback |
                     on_progress(name, done, total)
     except urllib.error.HTTPError as exc:
         raise PullError(f"{name}: download from {url} failed: HTTP {exc.code}") from exc
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
         raise PullError(f"{name}: download from {url} failed: {exc}") from exc
     if total is not None and done != total:
         raise PullError(f"{name}: download from {url} ended after {done} of {total} bytes")

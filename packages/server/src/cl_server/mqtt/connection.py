@@ -8,6 +8,7 @@ and reconnects by itself, and subscriptions are renewed on every (re)connect.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
+
+
+def _disable_nagle(_client: mqtt.Client, _userdata: object, sock: object) -> None:
+    """Send small MQTT packets at once: with Nagle's algorithm on, each event waited ~40 ms for
+    the broker's delayed ACK, which doubled job latency (measured in bench/job_overhead.py)."""
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class MqttConnection:
@@ -49,6 +57,7 @@ class MqttConnection:
         self._client.reconnect_delay_set(min_delay=1, max_delay=5)
         if will_topic is not None:
             self._client.will_set(will_topic, payload=b"", qos=1, retain=True)
+        self._client.on_socket_open = _disable_nagle
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message

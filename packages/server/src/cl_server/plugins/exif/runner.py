@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+from cl_server.media.images import register_image_plugins
 from cl_server.plugins.base import JobContext, SingleJobRunner, TaskOutput
 from cl_server.plugins.exif.core import extract_metadata
 from cl_server.plugins.exif.spec import parse_tags
@@ -17,6 +18,7 @@ class ExifRunner(SingleJobRunner):
         # exifread logs a WARNING for every image without EXIF ("No EXIF header found"),
         # which is an ordinary case here and would flood the worker log.
         logging.getLogger("exifread").setLevel(logging.ERROR)
+        register_image_plugins()  # HEIC/HEIF: decoded (and checked) like any other image
 
     def run(self, ctx: JobContext) -> TaskOutput:
         raw_tags: object = ctx.params.get("tags")

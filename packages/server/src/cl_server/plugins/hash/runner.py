@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from cl_server.media.images import register_image_plugins
 from cl_server.plugins.base import JobContext, SingleJobRunner, TaskOutput
 from cl_server.plugins.hash.core import compute_hash
 from cl_server.plugins.hash.spec import HashParams
@@ -12,6 +13,11 @@ OUTPUT_PATH = "output/hash.json"
 
 
 class HashRunner(SingleJobRunner):
+    def __init__(self) -> None:
+        # Whether HEIC gets the pixel hash must not depend on which plugin ran first in this
+        # worker: register the HEIF decoder (shared, idempotent) before the first job.
+        register_image_plugins()
+
     def run(self, ctx: JobContext) -> TaskOutput:
         params = HashParams.model_validate({"algorithm": ctx.params.get("algorithm", "sha512")})
         last = 0

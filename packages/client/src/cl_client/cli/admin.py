@@ -1,0 +1,298 @@
+"""``cl-admin``: user administration by name and guest-mode switches (PROTOCOL.md §7.11)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+
+import httpx
+import typer
+
+from cl_client.auth_client import AuthClient
+from cl_client.auth_models import UserCreateRequest, UserResponse, UserUpdateRequest
+from cl_client.cli.common import CliError, CliState, print_json, run
+from cl_client.cli.users import print_users
+from cl_client.exceptions import ServerUnreachableError, UnauthorizedError, raise_for_status
+
+app = typer.Typer(
+    name="cl-admin",
+    help="Administer CL Server: users and guest mode.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+users_app = typer.Typer(help="Manage users by name.", no_args_is_help=True)
+config_app = typer.Typer(help="Read and switch guest mode of a service.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(config_app, name="config")
+
+
+@dataclass
+class AdminState:
+    auth_url: str = "http://localhost:8000"
+    username: str | None = None
+    password: str | None = None
+    compute_url: str = "http://localhost:8002"
+    store_url: str = "http://localhost:8001"
+    json_output: bool = False
+
+    def cli_state(self) -> CliState:
+        return CliState(
+            username=self.username,
+            password=self.password,
+            auth_url=self.auth_url,
+            compute_url=self.compute_url,
+            store_url=self.store_url,
+            json_output=self.json_output,
+        )
+
+
+def _state(ctx: typer.Context) -> AdminState:
+    obj: object = ctx.find_root().obj
+    if not isinstance(obj, AdminState):  # pragma: no cover - the root callback always sets it
+        raise RuntimeError("cl-admin state missing")
+    return obj
+
+
+@app.callback()
+def admin_options(
+    ctx: typer.Context,
+    auth_url: Annotated[
+        str, typer.Option("--auth-url", envvar="CL_AUTH_URL", help="Auth service URL.")
+    ] = "http://localhost:8000",
+    username: Annotated[
+        str | None, typer.Option("--username", envvar="CL_USERNAME", help="Admin user.")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option("--password", envvar="CL_PASSWORD", help="Admin password.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Global options go before the sub-command."""
+    ctx.obj = AdminState(
+        auth_url=auth_url, username=username, password=password, json_output=json_output
+    )
+
+
+@asynccontextmanager
+async def _admin_token(state: AdminState) -> AsyncGenerator[tuple[AuthClient, str]]:
+    if not state.username or state.password is None:
+        raise CliError("cl-admin needs --username and --password (or CL_USERNAME/CL_PASSWORD)")
+    async with AuthClient(state.auth_url) as client:
+        try:
+            token = await client.login(state.username, state.password)
+        except UnauthorizedError as exc:
+            raise CliError(
+                f"login failed for user {state.username!r} at {state.auth_url}: {exc.detail}"
+            ) from exc
+        yield client, token.access_token
+
+
+async def _user_by_name(client: AuthClient, token: str, name: str) -> UserResponse:
+    user = await client.get_user_by_name(token, name)
+    if user is None:
+        raise CliError(f"no user named {name!r}")
+    return user
+
+
+def _parse_permissions(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise typer.BadParameter(f"expected true or false, got {text!r}")
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context) -> None:
+    """List users."""
+    state = _state(ctx)
+
+    async def go() -> None:
+        async with _admin_token(state) as (client, token):
+            print_users(state.cli_state(), await client.list_users(token))
+
+    run(state.cli_state(), go())
+
+
+@users_app.command("create")
+def users_create(
+    ctx: typer.Context,
+    name: str,
+    password: Annotated[str, typer.Option("--password", help="The new user's password.")],
+    permissions: Annotated[
+        str | None, typer.Option("--permissions", help="Comma-separated permissions.")
+    ] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin.")] = False,
+) -> None:
+    """Create a user."""
+    state = _state(ctx)
+    request = UserCreateRequest(
+        username=name,
+        password=password,
+        is_admin=admin,
+        permissions=_parse_permissions(permissions) or [],
+    )
+
+    async def go() -> None:
+        async with _admin_token(state) as (client, token):
+            print_json(await client.create_user(token, request))
+
+    run(state.cli_state(), go())
+
+
+@users_app.command("update")
+def users_update(
+    ctx: typer.Context,
+    name: str,
+    password: Annotated[str | None, typer.Option("--password")] = None,
+    permissions: Annotated[
+        str | None, typer.Option("--permissions", help="Comma-separated; replaces the list.")
+    ] = None,
+    admin: Annotated[str | None, typer.Option("--admin", help="true or false.")] = None,
+) -> None:
+    """Change a user's password, permissions or admin flag."""
+    state = _state(ctx)
+    request = UserUpdateRequest(
+        password=password,
+        permissions=_parse_permissions(permissions),
+        is_admin=_parse_bool(admin) if admin is not None else None,
+    )
+
+    async def go() -> None:
+        async with _admin_token(state) as (client, token):
+            user = await _user_by_name(client, token, name)
+            print_json(await client.update_user(token, user.id, request))
+
+    run(state.cli_state(), go())
+
+
+@users_app.command("delete")
+def users_delete(ctx: typer.Context, name: str) -> None:
+    """Delete a user."""
+    state = _state(ctx)
+
+    async def go() -> None:
+        async with _admin_token(state) as (client, token):
+            user = await _user_by_name(client, token, name)
+            await client.delete_user(token, user.id)
+        if state.json_output:
+            print_json({"deleted": name, "status": "ok"}, compact=True)
+        else:
+            typer.echo(f"Deleted user {name}")
+
+    run(state.cli_state(), go())
+
+
+class Service(StrEnum):
+    store = "store"
+    compute = "compute"
+
+
+class Switch(StrEnum):
+    on = "on"
+    off = "off"
+
+
+@config_app.callback()
+def config_options(
+    ctx: typer.Context,
+    store_url: Annotated[
+        str, typer.Option("--store-url", envvar="CL_STORE_URL", help="Store service URL.")
+    ] = "http://localhost:8001",
+    compute_url: Annotated[
+        str, typer.Option("--compute-url", envvar="CL_COMPUTE_URL", help="Compute service URL.")
+    ] = "http://localhost:8002",
+) -> None:
+    state = _state(ctx)
+    state.store_url = store_url
+    state.compute_url = compute_url
+
+
+def _service_url(state: AdminState, service: Service) -> str:
+    return (state.store_url if service is Service.store else state.compute_url).rstrip("/")
+
+
+def service_session(base_url: str) -> httpx.AsyncClient:
+    """HTTP client for a service root (a function so tests can substitute a transport)."""
+    return httpx.AsyncClient(base_url=base_url, timeout=30.0)
+
+
+async def _service_request(
+    base_url: str, method: str, path: str, **kwargs: object
+) -> httpx.Response:
+    async with service_session(base_url) as session:
+        try:
+            response = await session.request(method, path, **kwargs)  # pyright: ignore[reportArgumentType]
+        except httpx.ConnectError as exc:
+            raise ServerUnreachableError(base_url, str(exc) or type(exc).__name__) from exc
+    raise_for_status(response)
+    return response
+
+
+@config_app.command("get-guest-mode")
+def get_guest_mode(
+    ctx: typer.Context,
+    service: Annotated[Service, typer.Option("--service", help="store or compute.")],
+) -> None:
+    """Print ``on`` or ``off``: whether the service accepts unauthenticated requests."""
+    state = _state(ctx)
+
+    async def go() -> None:
+        url = _service_url(state, service)
+        body: object = (await _service_request(url, "GET", "/")).json()
+        mode = body.get("guestMode") if isinstance(body, dict) else None  # pyright: ignore[reportUnknownMemberType]
+        if not isinstance(mode, str):
+            raise CliError(f"{url}/ does not report guestMode")
+        if state.json_output:
+            print_json({"service": service.value, "guest_mode": mode}, compact=True)
+        else:
+            typer.echo(mode)
+
+    run(state.cli_state(), go())
+
+
+@config_app.command("set-guest-mode")
+def set_guest_mode(
+    ctx: typer.Context,
+    service: Annotated[Service, typer.Argument(help="store or compute.")],
+    mode: Annotated[Switch, typer.Argument(help="on or off.")],
+) -> None:
+    """Switch guest mode (admin): ``PUT <service>/admin/config/guest-mode``."""
+    state = _state(ctx)
+
+    async def go() -> None:
+        async with _admin_token(state) as (_client, token):
+            url = _service_url(state, service)
+            await _service_request(
+                url,
+                "PUT",
+                "/admin/config/guest-mode",
+                data={"guest_mode": "true" if mode is Switch.on else "false"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        if state.json_output:
+            print_json({"service": service.value, "guest_mode": mode.value}, compact=True)
+        else:
+            typer.echo(f"Guest mode of {service.value} is now {mode.value}")
+
+    run(state.cli_state(), go())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -112,8 +112,7 @@ def latency_run(compute_url: str, events: TerminalEvents, image: Path, jobs: int
     return latencies
 
 
-async def _submit_all(compute_url: str, image: Path, jobs: int) -> list[str]:
-    data = image.read_bytes()
+async def _submit_all(compute_url: str, image: Path, data: bytes, jobs: int) -> list[str]:
     limits = httpx.Limits(max_connections=8)
     async with httpx.AsyncClient(base_url=compute_url, limits=limits, timeout=60) as client:
 
@@ -128,7 +127,7 @@ async def _submit_all(compute_url: str, image: Path, jobs: int) -> list[str]:
 
 def throughput_run(compute_url: str, events: TerminalEvents, image: Path, jobs: int) -> float:
     start = time.perf_counter()
-    job_ids = asyncio.run(_submit_all(compute_url, image, jobs))
+    job_ids = asyncio.run(_submit_all(compute_url, image, image.read_bytes(), jobs))
     events.wait_for(set(job_ids), timeout=600)
     return jobs / (max(events.arrivals[j] for j in job_ids) - start)
 

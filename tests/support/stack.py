@@ -19,9 +19,11 @@ import httpx
 from cl_server.broker import EmbeddedBroker
 from cl_server.settings import AuthSettings, ComputeSettings
 from cl_server.store import JobStore
+from tests.support.mosquitto import MosquittoBroker
 from tests.support.uvicorn_thread import serve_app
 
 Mode = Literal["no-auth", "guest", "enforced"]
+BrokerKind = Literal["embedded", "mosquitto"]
 ADMIN_PASSWORD = "admin-test-password"
 WORKER_READY_TIMEOUT_S = 60.0
 
@@ -53,7 +55,7 @@ class Stack:
     mode: Mode
     compute_url: str
     auth_url: str
-    broker: EmbeddedBroker
+    broker: EmbeddedBroker | MosquittoBroker
     env: dict[str, str]
     admin_username: str = "admin"
     admin_password: str = ADMIN_PASSWORD
@@ -129,7 +131,7 @@ class Stack:
                 worker.kill()
 
 
-def _service_env(data_dir: Path, broker: EmbeddedBroker, auth_url: str) -> dict[str, str]:
+def _service_env(data_dir: Path, broker: EmbeddedBroker | MosquittoBroker, auth_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CL_")}
     env.update(
         {
@@ -154,6 +156,7 @@ def running_stack(
     tasks: Sequence[str] | None = None,
     token_lifetime_minutes: float = 30.0,
     max_upload_bytes: int = 2 * 1024**3,
+    broker_kind: BrokerKind = "embedded",
 ) -> Iterator[Stack]:
     """Start broker, auth, compute and ``workers`` worker processes; tear all down on exit."""
     from cl_server.auth.app import create_app as create_auth_app
@@ -163,7 +166,9 @@ def running_stack(
     data_dir = tmp_path / "cl-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        broker = EmbeddedBroker("127.0.0.1", 0)
+        broker = (
+            MosquittoBroker(data_dir) if broker_kind == "mosquitto" else EmbeddedBroker("127.0.0.1", 0)
+        )
         broker.start()
         stack.callback(broker.stop)
 

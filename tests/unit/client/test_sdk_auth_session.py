@@ -6,7 +6,6 @@ import time
 
 import httpx
 import pytest
-from tests.unit.client.sdk_fakes import FakeAuthServer, FakeComputeServer
 
 from cl_client import (
     AuthenticationError,
@@ -21,6 +20,7 @@ from cl_client import (
 )
 from cl_client.auth_client import AuthClient
 from cl_client.exceptions import NotFoundError, ServerUnreachableError
+from tests.unit.client.sdk_fakes import FakeAuthServer, FakeComputeServer
 
 
 def auth_client(server: FakeAuthServer) -> AuthClient:
@@ -91,7 +91,7 @@ async def test_unreachable_auth_service() -> None:
         raise httpx.ConnectError("refused", request=request)
 
     async with AuthClient("http://down.test", transport=httpx.MockTransport(refuse)) as client:
-        with pytest.raises(ServerUnreachableError, match="down.test"):
+        with pytest.raises(ServerUnreachableError, match=r"down\.test"):
             await client.login("a", "b")
 
 
@@ -175,9 +175,8 @@ async def test_refresh_is_shared_by_concurrent_callers() -> None:
 
 
 def test_token_expiry_helper_is_time_based() -> None:
-    from tests.unit.client.sdk_fakes import make_jwt
-
     from cl_client.auth import token_needs_refresh
+    from tests.unit.client.sdk_fakes import make_jwt
 
     assert token_needs_refresh(make_jwt(time.time() + 30))
     assert not token_needs_refresh(make_jwt(time.time() + 300))

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.unit.client.sdk_fakes import COMPLETED, FakeAuthServer, FakeComputeServer
 from typer.testing import CliRunner
 
 from cl_client.auth_client import AuthClient
@@ -21,6 +20,7 @@ from cl_client.compute_client import ComputeClient
 from cl_client.exceptions import JobTimeoutError
 from cl_client.mqtt_monitor import MQTTJobMonitor
 from cl_client.session_manager import SessionManager
+from tests.unit.client.sdk_fakes import COMPLETED, FakeAuthServer, FakeComputeServer
 
 runner = CliRunner()
 
@@ -29,6 +29,7 @@ runner = CliRunner()
 def compute(monkeypatch: pytest.MonkeyPatch) -> FakeComputeServer:
     server = FakeComputeServer()
     server.job_files = {"output/hash.json": b'{"hash_value": "ab"}'}
+    server.script = [{"status": "queued"}, COMPLETED]  # done at the first wait poll
 
     def build(**kwargs: Any) -> ComputeClient:
         kwargs["transport"] = server.transport()

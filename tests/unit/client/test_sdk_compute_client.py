@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.unit.client.sdk_fakes import COMPLETED, FakeComputeServer, offline_client
 
 from cl_client import (
     ComputeClient,
@@ -30,6 +29,7 @@ from cl_client.exceptions import (
     ServerUnreachableError,
 )
 from cl_client.plugins import PLUGIN_CLIENT_CLASSES
+from tests.unit.client.sdk_fakes import COMPLETED, FakeComputeServer, offline_client
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -89,7 +89,7 @@ async def test_submit_sends_multipart_and_string_params(
         task_type, fields, files = server.submissions[-1]
         assert task_type == "image_conversion"
         assert fields == {"priority": "5", "format": "png", "quality": "70"}
-        assert files["file"] == ("photo.jpg", image.read_bytes())
+        assert files["file"] == ("photo.jpg", image.read_bytes())  # noqa: ASYNC240
 
         await client.media_thumbnail.generate(image, width=64)
         assert server.submissions[-1][1] == {"priority": "5", "width": "64"}
@@ -164,8 +164,8 @@ async def test_wait_backoff_delays(
     delays: list[float] = []
     real_wait_for = asyncio.wait_for
 
-    async def recording_wait_for(aw: Any, timeout: float | None) -> Any:
-        delays.append(timeout or 0)
+    async def recording_wait_for(aw: Any, delay: float | None) -> Any:
+        delays.append(delay or 0)
         return await real_wait_for(aw, 0)
 
     async with offline_client(server) as client:
@@ -197,7 +197,7 @@ async def test_http_errors_are_typed(server: FakeComputeServer, image: Path) -> 
         with pytest.raises(JobNotFoundHTTPError):
             await client.delete_job("nope")
         server.reject_submissions = (422, [{"loc": ["body", "format"], "msg": "bad"}])
-        with pytest.raises(InvalidRequestError, match="body.format: bad"):
+        with pytest.raises(InvalidRequestError, match=r"body\.format: bad"):
             await client.image_conversion.convert(image, "xyz")
         server.reject_submissions = (403, "Insufficient permissions")
         with pytest.raises(ForbiddenError):
@@ -269,7 +269,7 @@ async def test_downloads(server: FakeComputeServer, tmp_path: Path) -> None:
             await client.download_job_file(job.job_id, "output/missing.bin", tmp_path / "m.bin")
         assert not isinstance(info.value, JobNotFoundError)
         assert not (tmp_path / "m.bin").exists()
-        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # noqa: ASYNC240
         with pytest.raises(JobNotFoundError):
             await client.download_job_file("nope", "output/hash.json", tmp_path / "n.json")
         paths = await client.download_job_files(
@@ -286,7 +286,8 @@ async def test_download_job_outputs_face_and_hls(server: FakeComputeServer, tmp_
     server.job_files = {
         "output/face_detection.json": b"{}",
         "faces/face_0.png": b"f0",
-        "output/adaptive.m3u8": b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nadaptive-480p-1500.m3u8\n",
+        "output/adaptive.m3u8": b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n"
+        b"adaptive-480p-1500.m3u8\n",
         "output/adaptive-480p-1500.m3u8": b"#EXTM3U\n#EXTINF:2,\nadaptive-480p-1500-000.ts\n"
         b"#EXTINF:2,\nadaptive-480p-1500-001.ts\n#EXT-X-ENDLIST\n",
         "output/adaptive-480p-1500-000.ts": b"ts0",

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.unit.client.sdk_fakes import make_jwt
 
 from cl_client import (
     AuthenticationError,
@@ -47,6 +46,7 @@ from cl_client.outputs import (
     safe_destination,
 )
 from cl_client.plugins.base import drop_none, form_data
+from tests.unit.client.sdk_fakes import make_jwt
 
 
 def test_backoff_grows_by_factor_and_caps() -> None:

@@ -8,6 +8,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+
+from cl_server.errors import PluginError
+from cl_server.plugins.exif.core import extract_metadata, read_exif_tags
 from tests.unit.plugins.hash_exif_media import (
     RichExif,
     make_bomb_png,
@@ -15,9 +18,6 @@ from tests.unit.plugins.hash_exif_media import (
     make_rich_exif_jpeg,
     make_truncated_jpeg,
 )
-
-from cl_server.errors import PluginError
-from cl_server.plugins.exif.core import extract_metadata
 
 PROTOCOL_KEYS = {
     "make",
@@ -121,12 +121,19 @@ def test_png_without_exif_completes_with_nulls(tmp_path: Path) -> None:
     assert {key: result[key] for key in others} == dict.fromkeys(others)
 
 
-def test_exif_beyond_the_read_limit_is_not_parsed(tmp_path: Path) -> None:
+def test_exifread_stops_at_the_read_limit_and_pillow_fills_in(tmp_path: Path) -> None:
     photo = make_rich_exif_jpeg(tmp_path / "photo.jpg")
-    result = extract_metadata(photo, read_limit=16)
-    assert result["make"] is None
-    assert result["raw_metadata"] == {}
-    assert (result["image_width"], result["image_height"]) == (64, 48)
+    assert read_exif_tags(photo, read_limit=16) == {}
+    assert "Image Make" in read_exif_tags(photo)
+
+    # With exifread blind, Pillow's reader supplies the same values under the same names.
+    fallback = extract_metadata(photo, read_limit=16)
+    primary = extract_metadata(photo)
+    assert fallback["raw_metadata"] != {}
+    typed = PROTOCOL_KEYS - {"raw_metadata"}
+    assert {k: fallback[k] for k in typed} == {k: pytest.approx(primary[k]) for k in typed}
+    assert fallback["raw_metadata"]["EXIF FNumber"] == pytest.approx(2.8)
+    assert fallback["raw_metadata"]["GPS GPSLatitude"] == [33, 51, pytest.approx(54.48)]
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.9])

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from tests.unit.plugins.hash_exif_media import make_heic, make_png, make_rich_exif_jpeg
 
 from cl_server.errors import PluginError
 from cl_server.plugins.base import JobContext
 from cl_server.plugins.exif.runner import ExifRunner
 from cl_server.plugins.exif.spec import ExifParams, ExifSpec, parse_tags
 from cl_server.plugins.registry import get_spec
+from tests.unit.plugins.hash_exif_media import make_heic, make_png, make_rich_exif_jpeg
 
 
 def _context(tmp_path: Path, source: Path, tags: object) -> JobContext:

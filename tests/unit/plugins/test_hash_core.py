@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from cl_server.errors import JobCancelledError, PluginError
+from cl_server.plugins.hash.core import compute_hash
+from cl_server.plugins.hash.digests import file_digest, image_pixel_digest, video_keyframe_digest
 from tests.unit.plugins.hash_exif_media import (
     make_audio,
     make_bomb_png,
@@ -16,10 +20,6 @@ from tests.unit.plugins.hash_exif_media import (
     make_video,
     remux,
 )
-
-from cl_server.errors import JobCancelledError, PluginError
-from cl_server.plugins.hash.core import compute_hash
-from cl_server.plugins.hash.digests import file_digest, image_pixel_digest, video_keyframe_digest
 
 
 def _pixels_sha512(path: Path) -> str:

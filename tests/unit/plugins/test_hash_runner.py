@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from pydantic import ValidationError
-from tests.unit.plugins.hash_exif_media import make_heic, make_rich_exif_jpeg, make_truncated_jpeg
 
 from cl_server.errors import PluginError
 from cl_server.plugins.base import JobContext
 from cl_server.plugins.hash.runner import HashRunner
 from cl_server.plugins.hash.spec import HashParams, HashSpec
 from cl_server.plugins.registry import get_spec
+from tests.unit.plugins.hash_exif_media import make_heic, make_rich_exif_jpeg, make_truncated_jpeg
 
 
 def _context(tmp_path: Path, source: Path, params: dict[str, object]) -> JobContext:

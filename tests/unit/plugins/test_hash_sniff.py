@@ -5,20 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from cl_server.plugins.hash.sniff import is_single_url, is_svg, looks_like_text, sniff_media_type
 from tests.unit.plugins.hash_exif_media import (
     make_audio,
+    make_heic,
     make_png,
     make_rich_exif_jpeg,
     make_video,
     remux,
 )
 
-from cl_server.plugins.hash.sniff import is_single_url, is_svg, looks_like_text, sniff_media_type
-
 
 def test_jpeg_and_png_are_images(tmp_path: Path) -> None:
     assert sniff_media_type(make_rich_exif_jpeg(tmp_path / "photo.jpg")) == "image"
     assert sniff_media_type(make_png(tmp_path / "picture.png")) == "image"
+
+
+def test_heic_is_an_image_not_an_mp4(tmp_path: Path) -> None:
+    # HEIC shares MP4's "ftyp" box; its brand marks it as a still image.
+    assert sniff_media_type(make_heic(tmp_path / "photo.heic")) == "image"
 
 
 def test_name_does_not_matter(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Extract the metadata of PROTOCOL §4.2 ``exif`` from one file (no job knowledge).
 
+EXIF comes from exifread; when it finds nothing it can parse, Pillow's reader is the fallback.
 Parsers are attack surface, so the work is bounded: exifread reads at most ``read_limit`` bytes
 (default 16 MiB, where every common format keeps its EXIF), maker notes and thumbnails are not
 parsed, and Pillow reads the header and refuses to decode more than its pixel limit. The
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import cast
 
 from cl_server.errors import PluginError
+from cl_server.plugins.exif.pillow_exif import pillow_exif_tags
 from cl_server.plugins.exif.values import (
     JsonValue,
     Tags,
@@ -55,10 +57,13 @@ def read_exif_tags(path: Path, read_limit: int = READ_LIMIT_BYTES) -> Tags:
     return cast(Tags, {k: v for k, v in tags.items() if not isinstance(v, bytes)})
 
 
-def read_image_size(path: Path, *, max_pixels: int | None = None) -> tuple[int, int] | None:
-    """(width, height) after a full bounded decode; None when Pillow does not know the format.
+def read_image(
+    path: Path, *, max_pixels: int | None = None, with_exif: bool = False
+) -> tuple[tuple[int, int], Tags] | None:
+    """((width, height), Pillow's EXIF tags if asked) after a full bounded decode.
 
-    Raises ``PluginError`` when the data is truncated or corrupt, or larger than the limit.
+    None when Pillow does not know the format. Raises ``PluginError`` when the data is
+    truncated or corrupt, or when the image is larger than the limit.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -75,10 +80,11 @@ def read_image_size(path: Path, *, max_pixels: int | None = None) -> tuple[int, 
                 raise PluginError(
                     f"image is too large to read: {width}x{height} pixels (limit {limit})"
                 )
+            exif: Tags = pillow_exif_tags(image) if with_exif else {}
             # JPEG: decode at reduced scale; every byte is still parsed, so truncation shows.
             image.draft(image.mode, (max(width // 8, 1), max(height // 8, 1)))
             image.load()
-            return width, height
+            return (width, height), exif
     except PluginError:
         raise
     except UnidentifiedImageError:
@@ -103,7 +109,10 @@ def extract_metadata(
     if path.stat().st_size == 0:
         raise PluginError("not a readable image: the file is empty")
     found = read_exif_tags(path, read_limit)
-    size = read_image_size(path, max_pixels=max_pixels)
+    image = read_image(path, max_pixels=max_pixels, with_exif=not found)
+    size = image[0] if image is not None else None
+    if not found and image is not None:
+        found = image[1]  # exifread found nothing it could parse; Pillow may (e.g. HEIC)
     if size is None and (not found or pillow_format_signature(path)):
         # Either not an image at all, or e.g. a JPEG cut off before its frame header (its EXIF
         # block may survive, but the image does not). Formats Pillow cannot decode (HEIC, RAW)

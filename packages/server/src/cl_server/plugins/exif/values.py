@@ -30,9 +30,12 @@ _BLOBS = frozenset({_BYTE, _UNDEFINED, _IFD})
 class ExifTag(Protocol):
     """The part of ``exifread.core.ifd_tag.IfdTag`` used here."""
 
-    printable: str
-    field_type: int
-    values: object
+    @property
+    def printable(self) -> str: ...
+    @property
+    def field_type(self) -> int: ...
+    @property
+    def values(self) -> object: ...
 
 
 Tags = Mapping[str, ExifTag]

@@ -5,7 +5,8 @@ Order of decisions, each chosen so a weak signature cannot misfile a common file
 2. text (valid UTF-8, no NUL or stray control bytes in the first 64 KiB) → ``url`` when the whole
    file is one http(s) URL, else ``text`` (a text file that happens to start with "BM" is text,
    not a bitmap); SVG is the one text format reported as ``image``;
-3. binary: puremagic's best signature; image types → ``image``; audio/video containers are opened
+3. binary: an HEIF/AVIF brand → ``image``; else puremagic's best signature; image types →
+   ``image``; audio/video containers are opened
    with PyAV (headers only) to tell ``video`` (a real video stream, cover art excluded) from
    ``audio``; anything else → ``file``.
 """
@@ -29,6 +30,11 @@ MAX_URL_FILE_BYTES = 8 * 1024
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 # C0 controls that do not occur in ordinary text (tab, LF, VT, FF, CR and ESC are allowed).
 _STRAY_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+# ISO-BMFF major brands of still images (HEIF/HEIC/AVIF). Generic signatures file every "ftyp"
+# box under video/mp4, and PyAV even finds "video streams" in them, so the brand decides first.
+_IMAGE_BRANDS = frozenset(
+    {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+)
 _AV_CONTAINER_MIMES = frozenset(
     {"application/ogg", "application/x-matroska", "application/vnd.ms-asf"}
 )
@@ -146,6 +152,8 @@ def sniff_media_type(path: Path) -> MediaType:
         if mime == "image/svg+xml" or is_svg(head):
             return "image"
         return "url" if is_single_url(head) else "text"
+    if head[4:8] == b"ftyp" and head[8:12] in _IMAGE_BRANDS:
+        return "image"
     if mime.startswith("image/"):
         return "image"
     if mime.startswith(("video/", "audio/")) or mime in _AV_CONTAINER_MIMES:

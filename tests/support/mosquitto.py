@@ -1,0 +1,48 @@
+"""A real Mosquitto broker on a free port, when the ``mosquitto`` binary is installed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from cl_server.broker import broker_reachable
+from tests.support.cli_stack import free_port
+
+MOSQUITTO = shutil.which("mosquitto") or (
+    "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+)
+
+
+class MosquittoBroker:
+    """Same surface as ``EmbeddedBroker`` (host, port, start, stop) for parametrised stacks."""
+
+    def __init__(self, workdir: Path, host: str = "127.0.0.1") -> None:
+        if MOSQUITTO is None:
+            raise RuntimeError("mosquitto is not installed")
+        self.host = host
+        self.port = free_port()
+        self._config = workdir / "mosquitto.conf"
+        self._config.write_text(
+            f"listener {self.port} {host}\nallow_anonymous true\npersistence false\n"
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self._config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not broker_reachable(self.host, self.port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(10)
+        self._process = None

@@ -90,12 +90,12 @@ def prepare_models(root: Path) -> tuple[Path, dict[str, str]]:
             (clip / f).symlink_to(real / "mobileclip-s2" / f)
         labels["clip"] = "mobileclip-s2 (real)"
     else:
-        make_image_encoder(clip / "vision_model.onnx", size=256, dim=512)
+        make_image_encoder(clip / "vision_model.onnx", size=256, dim=512, pool=16)
         make_text_encoder(clip / "text_model.onnx", dim=512)
         make_vocab(clip / "bpe_simple_vocab_16e6.txt.gz")
-        labels["clip"] = "tiny ONNX 256px->512 (real weights absent)"
-    make_image_encoder(dino / "model.onnx", size=224, dim=384, tokens=4)
-    labels["dino"] = "tiny ONNX 224px->4x384 (real weights absent)"
+        labels["clip"] = "tiny ONNX (pool+linear) 256px->512, real absent"
+    make_image_encoder(dino / "model.onnx", size=224, dim=384, tokens=4, pool=14)
+    labels["dino"] = "tiny ONNX (pool+linear) 224px->4x384, real absent"
     return root, labels
 
 
@@ -236,7 +236,10 @@ def main() -> None:
         return "-" if v is None else f"{v:8.1f}"
 
     print(f"\n{args.images} inputs per case (800-px portraits; texts for clip_text); images/s")
-    header = f"{'task':<20} {'direct':>8} {'runner':>8} {'batched':>8} {'svc 1by1':>8} {'svc queued':>10}  model"
+    header = (
+        f"{'task':<20} {'direct':>8} {'runner':>8} {'batched':>8} {'svc 1by1':>8} "
+        f"{'svc queued':>10}  model"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:

@@ -82,6 +82,7 @@ class Stack:
         *,
         burst: bool = False,
         extra_env: dict[str, str] | None = None,
+        extra_args: Sequence[str] = (),
     ) -> WorkerProcess:
         worker_id = worker_id or f"test-worker-{len(self.workers) + 1}"
         args = [sys.executable, "-m", "cl_server.cli", "worker", "--worker-id", worker_id]
@@ -89,6 +90,7 @@ class Stack:
             args += ["--tasks", ",".join(tasks)]
         if burst:
             args.append("--burst")
+        args += extra_args
         log_path = self.data_dir / f"{worker_id}.log"
         env = {**self.env, **(extra_env or {})}
         with log_path.open("wb") as log:
@@ -131,7 +133,9 @@ class Stack:
                 worker.kill()
 
 
-def _service_env(data_dir: Path, broker: EmbeddedBroker | MosquittoBroker, auth_url: str) -> dict[str, str]:
+def _service_env(
+    data_dir: Path, broker: EmbeddedBroker | MosquittoBroker, auth_url: str
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CL_")}
     env.update(
         {
@@ -167,7 +171,9 @@ def running_stack(
     data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         broker = (
-            MosquittoBroker(data_dir) if broker_kind == "mosquitto" else EmbeddedBroker("127.0.0.1", 0)
+            MosquittoBroker(data_dir)
+            if broker_kind == "mosquitto"
+            else EmbeddedBroker("127.0.0.1", 0)
         )
         broker.start()
         stack.callback(broker.stop)

@@ -16,6 +16,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from cl_server.broker import EmbeddedBroker, broker_reachable, run_broker
 from cl_server.broker.embedded import BrokerStartError, pick_free_port
+from cl_server.broker.server import _enable_tcp_keepalive  # pyright: ignore[reportPrivateUsage]
 
 pytestmark = pytest.mark.integration
 
@@ -232,6 +233,64 @@ def test_last_will_on_dropped_socket(broker: EmbeddedBroker, make_client: MakeCl
     assert will.payload == b""
     # The will was retained with an empty payload, which clears the capability message.
     _assert_nothing_retained(make_client(), topic)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="amqtt 0.12.1 does not enforce the MQTT keep-alive (MQTT-3.1.2-24): "
+    "BrokerProtocolHandler.handle_read_timeout is a no-op, so a client that goes silent "
+    "with its socket still open is never dropped and its Last Will never fires. "
+    "TCP keep-alive (set by run_broker) covers vanished hosts; Mosquitto covers all cases.",
+)
+def test_last_will_when_keepalive_expires(broker: EmbeddedBroker, make_client: MakeClient) -> None:
+    topic = "inference/workers/w5"
+    witness = make_client()
+    witness.subscribe(topic)
+    silent = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="worker-w5")
+    silent.will_set(topic, payload=None, qos=1, retain=True)
+    connected = threading.Event()
+
+    def on_connect(*_args: object) -> None:
+        connected.set()
+
+    silent.on_connect = on_connect
+    silent.connect(broker.host, broker.port, keepalive=1)
+    while not connected.is_set():
+        assert silent.loop(timeout=0.1) == mqtt.MQTT_ERR_SUCCESS
+    try:
+        # The client stops talking (a frozen process) but its socket stays open. A compliant
+        # broker drops it after 1.5 x keep-alive = 1.5 s and publishes the will.
+        will = witness.messages.get(timeout=4.0)
+        assert (will.topic, will.payload) == (topic, b"")
+    finally:
+        sock = silent.socket()
+        if isinstance(sock, socket.socket):
+            sock.close()
+
+
+class _SocketWriter:
+    """Just enough of asyncio.StreamWriter for _enable_tcp_keepalive."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> object:
+        return self.sock if name == "socket" else None
+
+
+def test_broker_sockets_use_tcp_keepalive() -> None:
+    with (
+        socket.create_server(("127.0.0.1", 0)) as server,
+        socket.create_connection(server.getsockname()),
+    ):
+        accepted, _ = server.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0
+            _enable_tcp_keepalive(_SocketWriter(accepted))  # pyright: ignore[reportArgumentType]
+            assert accepted.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+            if hasattr(socket, "TCP_KEEPIDLE"):  # Linux
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
 
 
 def test_graceful_disconnect_does_not_fire_will(

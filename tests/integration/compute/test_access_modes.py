@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+
 from tests.support.jobs import submit, submit_ok, wait_for_status
 from tests.support.media import make_jpeg
 from tests.support.stack import Stack, running_stack

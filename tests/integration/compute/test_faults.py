@@ -13,6 +13,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+
 from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
 from tests.support.media import make_jpeg, make_large_png
 from tests.support.stack import running_stack
@@ -163,3 +164,18 @@ def test_burst_worker_drains_queue_by_priority(tmp_path: Path) -> None:
         assert all(job["status"] == "completed" for job in jobs), jobs
         started = [job["started_at"] for job in jobs]
         assert started == sorted(started)
+
+
+def test_concurrency_runs_several_worker_processes(tmp_path: Path) -> None:
+    image = make_jpeg(tmp_path / "c.jpg")
+    with running_stack(tmp_path, workers=0) as stack:
+        pool = stack.start_worker(["hash"], "pool", extra_args=["--concurrency", "2"])
+        stack.wait_for_workers(2)
+        caps = capabilities(stack.compute_url)
+        assert caps == {"num_workers": 2, "capabilities": {"hash": 2}}
+        job_ids = [submit_ok(stack.compute_url, "hash", image) for _ in range(6)]
+        assert all(wait_for_status(stack.compute_url, j)["status"] == "completed" for j in job_ids)
+        assert pool.terminate(timeout=30) == 0
+        wait_until(
+            lambda: capabilities(stack.compute_url)["num_workers"] == 0, 10, "pool still listed"
+        )

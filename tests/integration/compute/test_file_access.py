@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
 from tests.support.jobs import submit_ok, wait_for_status
 from tests.support.media import make_jpeg
 from tests.support.stack import Stack

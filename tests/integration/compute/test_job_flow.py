@@ -12,6 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
+
 from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
 from tests.support.media import camera_exif, make_jpeg, make_truncated_jpeg
 from tests.support.stack import Stack

@@ -15,11 +15,11 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+
+from cl_server.plugins.clip_embedding.spec import ClipEmbeddingSpec
 from tests.support.jobs import submit, submit_ok, wait_for_status
 from tests.support.stack import Stack, running_stack
 from tests.unit.plugins.ml_support import job, make_image_encoder, make_text_encoder, make_vocab
-
-from cl_server.plugins.clip_embedding.spec import ClipEmbeddingSpec
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""``models pull`` against a real local HTTP server: verified, atomic, corrupt downloads rejected."""
+"""``models pull`` against a local HTTP server: verified, atomic, corrupt downloads rejected."""
 
 from __future__ import annotations
 
@@ -89,9 +89,7 @@ def leftovers(root: Path) -> list[str]:
 
 def test_pull_downloads_verifies_and_installs(server: FileServer, tmp_path: Path) -> None:
     progress: list[tuple[str, int, int | None]] = []
-    result = pull_model(
-        tiny_model(server.url), tmp_path, on_progress=lambda *a: progress.append(a)
-    )
+    result = pull_model(tiny_model(server.url), tmp_path, on_progress=lambda *a: progress.append(a))
     model_dir = tmp_path / "tiny-test"
     assert result.model_dir == model_dir
     assert (model_dir / "weights.bin").read_bytes() == WEIGHTS
@@ -137,7 +135,7 @@ def test_failed_pull_keeps_the_previous_install(server: FileServer, tmp_path: Pa
 
 def test_truncated_download_and_missing_file_fail(server: FileServer, tmp_path: Path) -> None:
     server.lie_length.add("/weights.bin")
-    with pytest.raises(PullError, match="download from .* failed|ended after"):
+    with pytest.raises(PullError, match=r"download from .* failed|ended after"):
         pull_model(tiny_model(server.url), tmp_path)
     server.lie_length.clear()
     del server.files["/vocab.txt"]
@@ -158,7 +156,14 @@ def test_cli_pull_shows_progress_and_rejects_corruption(
 
     bad = CliRunner().invoke(
         models_app,
-        ["pull", "tiny-test", "--dest", str(tmp_path / "other"), "--sha256", f"weights.bin={sha(b'x')}"],
+        [
+            "pull",
+            "tiny-test",
+            "--dest",
+            str(tmp_path / "other"),
+            "--sha256",
+            f"weights.bin={sha(b'x')}",
+        ],
     )
     assert bad.exit_code == 1
     assert "SHA-256 mismatch" in bad.output

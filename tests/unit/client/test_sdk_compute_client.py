@@ -411,10 +411,10 @@ async def test_connected_monitor_polls_once_after_reconnect(
         await asyncio.sleep(0.02)
         gets_before = len([r for r in server.requests if r.method == "GET"])
         server.jobs[job.job_id].script = [COMPLETED]
-        monitor._connected = False
-        await asyncio.to_thread(monitor._notify_connection, False)
-        monitor._connected = True
-        await asyncio.to_thread(monitor._notify_connection, True)
+        # Broker lost and back before the watcher runs: the reconnect still triggers a poll.
+        await asyncio.to_thread(monitor._set_connected, False)
+        await asyncio.to_thread(monitor._set_connected, True)
+        assert monitor.connection_generation == 1
         await asyncio.wait_for(done.wait(), 5)
         assert len([r for r in server.requests if r.method == "GET"]) > gets_before
 

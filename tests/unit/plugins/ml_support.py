@@ -55,11 +55,26 @@ def make_image_encoder(
     batch: int | str = "N",
     input_name: str = "pixel_values",
     seed: int = 0,
+    pool: int = 1,
 ) -> FloatArray:
-    """``[N,3,S,S] -> flatten @ W -> [N,D]`` (or ``[N,T,D]`` with ``tokens``); returns W."""
-    weight = image_encoder_weights(size, dim, tokens or 1, seed)
-    nodes = [
-        helper.make_node("Flatten", [input_name], ["flat"], axis=1),
+    """``[N,3,S,S] -> (average-pool by pool) -> flatten @ W -> [N,D]`` (or ``[N,T,D]`` with
+    ``tokens``); returns W. Pooling keeps W small for benchmark-sized inputs."""
+    weight = image_encoder_weights(size // pool, dim, tokens or 1, seed)
+    nodes = []
+    flat_input = input_name
+    if pool > 1:
+        nodes.append(
+            helper.make_node(
+                "AveragePool",
+                [input_name],
+                ["pooled"],
+                kernel_shape=[pool, pool],
+                strides=[pool, pool],
+            )
+        )
+        flat_input = "pooled"
+    nodes += [
+        helper.make_node("Flatten", [flat_input], ["flat"], axis=1),
         helper.make_node("MatMul", ["flat", "W"], ["proj"]),
     ]
     out_name = "image_embeds"

@@ -9,13 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pydantic import ValidationError
-from tests.unit.plugins.ml_support import (
-    TINY_MERGES,
-    job,
-    make_text_encoder,
-    make_vocab,
-    real_models_dir,
-)
 
 from cl_server.errors import PluginUnavailableError
 from cl_server.plugins.clip_text_embedding.runner import ClipTextRunner
@@ -28,6 +21,13 @@ from cl_server.plugins.clip_text_embedding.tokenizer import (
     ClipTokenizer,
     bytes_to_unicode,
     read_merges,
+)
+from tests.unit.plugins.ml_support import (
+    TINY_MERGES,
+    job,
+    make_text_encoder,
+    make_vocab,
+    real_models_dir,
 )
 
 TEXTS = [

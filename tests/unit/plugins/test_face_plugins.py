@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
-from tests.unit.plugins.ml_support import SHARED, job
 
 from cl_server.errors import PluginError
 from cl_server.plugins._ml.images import laplacian_variance
@@ -22,6 +21,7 @@ from cl_server.plugins.face_detection.runner import FaceDetectionRunner
 from cl_server.plugins.face_detection.spec import FaceDetectionParams, FaceDetectionSpec
 from cl_server.plugins.face_embedding.runner import FaceEmbeddingRunner, quality_score
 from cl_server.plugins.face_embedding.spec import FaceEmbeddingSpec
+from tests.unit.plugins.ml_support import SHARED, job
 
 FACES = Path(__file__).resolve().parents[2] / "data" / "faces"
 PEOPLE = {"obama.jpg": "obama", "obama2.jpg": "obama", "obama3.jpg": "obama", "biden.jpg": "biden"}

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tests.unit.plugins.ml_support import job, make_image_encoder, real_models_dir
 
 from cl_server.errors import PluginError, PluginUnavailableError
 from cl_server.models.registry import DINOV2_VITS14, MOBILECLIP_S2
@@ -17,6 +16,7 @@ from cl_server.plugins._ml.params import NormalizeParams
 from cl_server.plugins.base import PluginRunner, PluginSpec
 from cl_server.plugins.clip_embedding.spec import ClipEmbeddingSpec
 from cl_server.plugins.dino_embedding.spec import DinoEmbeddingSpec
+from tests.unit.plugins.ml_support import job, make_image_encoder, real_models_dir
 
 SIZE = 16
 

@@ -110,6 +110,7 @@ class PollingFallback:
                 if subscription.completed:
                     return
                 connected_before = monitor.connected
+                generation = monitor.connection_generation
                 if connected_before:
                     backoff.reset()
                     delay = self.safety_interval
@@ -120,8 +121,10 @@ class PollingFallback:
                     await asyncio.wait_for(wake.wait(), delay)
                 except TimeoutError:
                     woke = False
-                # Poll when offline, after a reconnect (catch-up) or when the guard timer ran out.
-                need_poll = (not monitor.connected) or (not connected_before) or not woke
+                # Poll when offline, after a reconnect (catch-up: events published during the
+                # outage are lost) or when the guard timer ran out.
+                reconnected = monitor.connection_generation != generation
+                need_poll = (not monitor.connected) or reconnected or not woke
         finally:
             monitor.remove_connection_listener(conn_token)
             monitor.remove_job_listener(job_id, job_token)

@@ -80,6 +80,8 @@ class MQTTJobMonitor:
         self.port: int = port if port is not None else (env or ServerConfig()).mqtt_port
         self.connect_timeout: float = connect_timeout
         self._connected: bool = False
+        #: Incremented on every (re)connection, so watchers can tell that one happened.
+        self.connection_generation: int = 0
         self._workers: dict[str, WorkerCapability] = {}
         self._workers_lock: threading.Lock = threading.Lock()
         self._router: JobEventRouter = JobEventRouter(
@@ -170,14 +172,13 @@ class MQTTJobMonitor:
         if mid != self._subscribe_mid:
             return
         was_connected = self._connected
-        self._connected = True
         self._ready.set()
         self._first_attempt_done.set()
         if self._warned_unreachable and not was_connected:
             logger.info(
                 "MQTT broker %s:%s connected; live job updates resumed", self.broker, self.port
             )
-        self._notify_connection(True)
+        self._set_connected(True)
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
         self._first_attempt_done.set()
@@ -192,14 +193,21 @@ class MQTTJobMonitor:
         _properties: Properties | None,
     ) -> None:
         was_connected = self._connected
-        self._connected = False
         self._ready.clear()
         if was_connected and not self._closed:
             # A fresh outage deserves its own warning; repeated retries stay quiet.
             self._warned_unreachable = False
             self._warn_unreachable(f"connection lost: {reason_code}")
-        if was_connected:
-            self._notify_connection(False)
+        self._set_connected(False)
+
+    def _set_connected(self, connected: bool) -> None:
+        """Record a connection change and tell the listeners (network thread)."""
+        if connected == self._connected:
+            return
+        self._connected = connected
+        if connected:
+            self.connection_generation += 1
+        self._notify_connection(connected)
 
     def add_connection_listener(self, listener: ConnectionListener) -> int:
         """Call ``listener(connected)`` from the network thread on each connect/disconnect."""

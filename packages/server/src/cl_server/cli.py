@@ -37,7 +37,7 @@ def up(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Where databases, keys, jobs and models live [default: per-user data dir].",
+            help="Where databases, keys, jobs and models live (default: per-user data directory).",
             envvar="CL_SERVER_DIR",
         ),
     ] = None,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+from asyncio import trsock
 
 
 class _ProbeNoiseFilter(logging.Filter):
@@ -20,6 +23,34 @@ class _ProbeNoiseFilter(logging.Filter):
 
 
 _PROBE_NOISE_FILTER = _ProbeNoiseFilter()
+
+
+TCP_KEEPALIVE_IDLE_S = 30
+TCP_KEEPALIVE_INTERVAL_S = 10
+TCP_KEEPALIVE_PROBES = 3
+
+
+def _enable_tcp_keepalive(writer: asyncio.StreamWriter) -> None:
+    """Let the kernel notice peers that vanished without closing (power loss, network gone).
+
+    amqtt 0.12 does not enforce the MQTT keep-alive (it never drops a silent client), so a
+    worker whose machine dies would keep its capability message and never fire its Last Will.
+    With TCP keep-alive the dead connection fails after about 30 + 3 x 10 s, amqtt sees an
+    abnormal disconnect and publishes the will. A frozen process on a live host is not detected.
+    """
+    sock = writer.get_extra_info("socket")
+    if not isinstance(sock, socket.socket | trsock.TransportSocket):
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in (
+            ("TCP_KEEPIDLE", TCP_KEEPALIVE_IDLE_S),
+            ("TCP_KEEPINTVL", TCP_KEEPALIVE_INTERVAL_S),
+            ("TCP_KEEPCNT", TCP_KEEPALIVE_PROBES),
+        ):
+            option = getattr(socket, name, None)  # Linux names; absent on some platforms
+            if isinstance(option, int):
+                sock.setsockopt(socket.IPPROTO_TCP, option, value)
 
 
 def _bind_address(host: str, port: int) -> str:
@@ -49,6 +80,7 @@ async def run_broker(host: str, port: int, *, ready: asyncio.Event | None = None
             # amqtt (0.12) leaves the transport open when a client disconnects before sending
             # CONNECT (a TCP probe such as broker_reachable does exactly that); the leaked socket
             # later surfaces as a ResourceWarning. Closing an already closed writer is a no-op.
+            _enable_tcp_keepalive(writer)
             try:
                 await super().stream_connected(reader, writer, listener_name)
             finally:

@@ -136,6 +136,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=100, help="sequential jobs for latency")
     parser.add_argument("--burst-jobs", type=int, default=200, help="jobs for throughput")
+    parser.add_argument(
+        "--broker", choices=["embedded", "mosquitto"], default="embedded", help="MQTT broker"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,13 +146,17 @@ def main() -> None:
         image = make_jpeg(work / "small.jpg", (320, 240))
         plugin_s = direct_plugin_time(image, work, runs=50)
 
-        with running_stack(work / "one", workers=1, tasks=["hash"]) as stack:
+        with running_stack(
+            work / "one", workers=1, tasks=["hash"], broker_kind=args.broker
+        ) as stack:
             events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
             latency_run(stack.compute_url, events, image, 5)  # warm-up
             latencies = latency_run(stack.compute_url, events, image, args.jobs)
             events.close()
 
-        with running_stack(work / "two", workers=2, tasks=["hash"]) as stack:
+        with running_stack(
+            work / "two", workers=2, tasks=["hash"], broker_kind=args.broker
+        ) as stack:
             events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
             throughput_run(stack.compute_url, events, image, 10)  # warm-up
             jobs_per_s = throughput_run(stack.compute_url, events, image, args.burst_jobs)
@@ -157,6 +164,7 @@ def main() -> None:
 
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     ideal = 2 / plugin_s
+    print(f"broker: {args.broker}")
     print(f"hash plugin alone (median of 50, 320x240 JPEG): {plugin_s * 1000:.2f} ms")
     print(
         f"submit -> completed event, 1 worker, {args.jobs} jobs: "

@@ -170,12 +170,14 @@ def bench_local(work: Path, models: Path, labels: dict[str, str], inputs: list[P
     one, batched = through_runner(det, contexts(work, "det", inputs, {}))
     rows.append(Row("face_detection", "dlib HOG + 5-point (real)", direct, one, batched))
 
+    # face_embedding's usual input is face_detection's aligned 112x112 crop.
+    crops = [work / "det" / str(i) / "faces" / "face_0.png" for i in range(n)]
     emb = FaceEmbeddingSpec().load()
     assert isinstance(emb, FaceEmbeddingRunner)
-    chips = [emb.embedder.chip(img)[0] for img in images]
+    chips = [emb.embedder.chip(open_rgb(c))[0] for c in crops]
     direct = rate(n, timed(lambda: [emb.embedder.embed(c[None]) for c in chips]))
-    one, batched = through_runner(emb, contexts(work, "emb", inputs, {"normalize": True}))
-    rows.append(Row("face_embedding", "dlib ResNet v1 (real)", direct, one, batched))
+    one, batched = through_runner(emb, contexts(work, "emb", crops, {"normalize": True}))
+    rows.append(Row("face_embedding", "dlib ResNet v1 (real), 112px crops", direct, one, batched))
     return rows
 
 
@@ -186,7 +188,9 @@ def worker_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def bench_service(work: Path, models: Path, inputs: list[Path], rows: list[Row]) -> float:
+def bench_service(
+    work: Path, models: Path, inputs: list[Path], crops: list[Path], rows: list[Row]
+) -> float:
     """Fills the service columns; returns the worker's RSS in MiB with all ML models loaded."""
     from tests.support.jobs import submit_ok, wait_for_status
     from tests.support.stack import running_stack
@@ -199,6 +203,8 @@ def bench_service(work: Path, models: Path, inputs: list[Path], rows: list[Row])
         def submit(task: str, i: int) -> str:
             if task == "clip_text_embedding":
                 return submit_ok(url, task, None, data={"text": f"a photo number {i}"})
+            if task == "face_embedding":
+                return submit_ok(url, task, crops[i])
             return submit_ok(url, task, inputs[i])
 
         # Queued first (so the worker claims batches), then the worker starts.
@@ -230,12 +236,18 @@ def main() -> None:
         models, labels = prepare_models(work / "models")
         inputs = make_inputs(work, args.images)
         rows = bench_local(work / "local", models, labels, inputs)
-        rss = None if args.no_service else bench_service(work, models, inputs, rows)
+        crops = [
+            work / "local" / "det" / str(i) / "faces" / "face_0.png" for i in range(len(inputs))
+        ]
+        rss = None if args.no_service else bench_service(work, models, inputs, crops, rows)
 
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:8.1f}"
 
-    print(f"\n{args.images} inputs per case (800-px portraits; texts for clip_text); images/s")
+    print(
+        f"\n{args.images} inputs per case (800-px portraits; face_embedding: their 112-px crops; "
+        "clip_text: short texts); images/s"
+    )
     header = (
         f"{'task':<20} {'direct':>8} {'runner':>8} {'batched':>8} {'svc 1by1':>8} "
         f"{'svc queued':>10}  model"

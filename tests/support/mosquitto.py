@@ -25,7 +25,7 @@ class MosquittoBroker:
         self.port = free_port()
         self._config = workdir / "mosquitto.conf"
         self._config.write_text(
-            f"listener {self.port} {host}\nallow_anonymous true\npersistence false\n"
+            f"listener {self.port} {host}\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n"
         )
         self._process: subprocess.Popen[bytes] | None = None
 

@@ -12,13 +12,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
-from tests.integration.media.conftest import (
-    Clips,
-    decode_errors,
-    ffmpeg_pids_mentioning,
-    load_playlist,
-    segment_list,
-)
 
 from cl_server.errors import JobCancelledError, PluginError
 from cl_server.media.ffmpeg import run_ffmpeg
@@ -26,6 +19,14 @@ from cl_server.media.probe import probe_media
 from cl_server.plugins.base import JobContext, PluginRunner
 from cl_server.plugins.hls_streaming.spec import HlsStreamingParams, HlsStreamingSpec
 from cl_server.plugins.media_thumbnail.spec import MediaThumbnailParams, MediaThumbnailSpec
+from tests.integration.media.conftest import (
+    Clips,
+    decode_errors,
+    ffmpeg,
+    ffmpeg_pids_mentioning,
+    load_playlist,
+    segment_list,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -103,6 +104,30 @@ def test_video_thumbnail_box_and_video_only(
     assert thumbs.run(ctx) == {"media_type": "video"}
     with Image.open(ctx.job_dir / "output" / "thumbnail.jpg") as image:
         assert image.size == (200, 200)
+
+
+def test_video_thumbnail_honours_rotation(
+    thumbs: PluginRunner, clips: Clips, tmp_path: Path
+) -> None:
+    rotated = tmp_path / "portrait.mp4"
+    # Display-matrix rotation, as phones record portrait video.
+    ffmpeg("-display_rotation", "90", "-i", str(clips.short_av), "-c", "copy", str(rotated))
+    ctx = context(tmp_path, rotated, {})
+    assert thumbs.run(ctx) == {"media_type": "video"}
+    with Image.open(ctx.job_dir / "output" / "thumbnail.jpg") as image:
+        assert image.size == (192, 256)  # 240x320 as displayed
+        first_tile = tiles(image.convert("RGB"))[0]
+    # ffmpeg's own auto-rotated first frame is the reference; upside down must differ more.
+    reference = tmp_path / "first.png"
+    ffmpeg("-i", str(rotated), "-frames:v", "1", "-vf", "scale=48:64", str(reference))
+    with Image.open(reference) as ref:
+        upright = ref.convert("RGB")
+    flipped = upright.rotate(180)
+
+    def difference(a: Image.Image, b: Image.Image) -> float:
+        return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean)
+
+    assert difference(first_tile, upright) * 2 < difference(first_tile, flipped)
 
 
 def test_audio_only_has_no_thumbnail(thumbs: PluginRunner, clips: Clips, tmp_path: Path) -> None:

@@ -14,6 +14,9 @@ import httpx
 import m3u8
 import pytest
 from PIL import Image
+
+from cl_server.media.probe import probe_media
+from cl_server.plugins.hls_streaming.playlists import peak_bit_rate
 from tests.integration.media.conftest import (
     Clips,
     decode_errors,
@@ -35,9 +38,6 @@ from tests.unit.plugins.media_samples import (
     make_truncated_jpeg,
     mean_colour,
 )
-
-from cl_server.media.probe import probe_media
-from cl_server.plugins.hls_streaming.playlists import peak_bit_rate
 
 pytestmark = pytest.mark.integration
 

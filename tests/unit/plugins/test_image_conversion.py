@@ -8,6 +8,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from pydantic import ValidationError
+
+from cl_server.errors import PluginError
+from cl_server.plugins.base import JobContext, PluginRunner
+from cl_server.plugins.image_conversion.core import prepare_mode, save_options
+from cl_server.plugins.image_conversion.spec import (
+    ImageConversionParams,
+    ImageConversionSpec,
+    input_stem,
+    output_extension,
+)
+from cl_server.plugins.registry import get_spec
 from tests.unit.plugins.media_samples import (
     GREEN,
     RED,
@@ -23,17 +34,6 @@ from tests.unit.plugins.media_samples import (
     mean_colour,
     two_colour_image,
 )
-
-from cl_server.errors import PluginError
-from cl_server.plugins.base import JobContext, PluginRunner
-from cl_server.plugins.image_conversion.core import prepare_mode, save_options
-from cl_server.plugins.image_conversion.spec import (
-    ImageConversionParams,
-    ImageConversionSpec,
-    input_stem,
-    output_extension,
-)
-from cl_server.plugins.registry import get_spec
 
 SPEC = ImageConversionSpec()
 WHITE = (255, 255, 255)

@@ -11,18 +11,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from pydantic import ValidationError
-from tests.unit.plugins.media_samples import (
-    RED,
-    is_close,
-    make_alpha_png,
-    make_bomb_png,
-    make_empty_file,
-    make_heic,
-    make_oriented_jpeg,
-    make_text_file,
-    make_truncated_jpeg,
-    mean_colour,
-)
 
 from cl_server.errors import PluginError
 from cl_server.media.images import open_image
@@ -35,6 +23,18 @@ from cl_server.plugins.media_thumbnail.sizing import (
 )
 from cl_server.plugins.media_thumbnail.spec import MediaThumbnailParams, MediaThumbnailSpec
 from cl_server.plugins.registry import get_spec
+from tests.unit.plugins.media_samples import (
+    RED,
+    is_close,
+    make_alpha_png,
+    make_bomb_png,
+    make_empty_file,
+    make_heic,
+    make_oriented_jpeg,
+    make_text_file,
+    make_truncated_jpeg,
+    mean_colour,
+)
 
 SPEC = MediaThumbnailSpec()
 

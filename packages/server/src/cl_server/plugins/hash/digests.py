@@ -117,14 +117,16 @@ def video_keyframe_digest(
     Demuxing only (no decoding): cost is one pass over the file. The result ignores the
     container (remuxing MP4 → MKV keeps it) and audio, but changes when the video is re-encoded.
     """
-    import av
     from av.error import FFmpegError
+
+    from cl_server.media.probe import open_input
 
     digest = hashlib.sha512()
     keyframes = 0
     total = max(path.stat().st_size, 1)
     try:
-        with av.open(str(path), mode="r") as container:
+        # Restricted demuxers: an uploaded playlist must not make FFmpeg open other files.
+        with open_input(path) as container:
             if not container.streams.video:
                 raise PluginError("not a readable video: the file has no video stream")
             stream = container.streams.video[0]

@@ -126,12 +126,14 @@ def pillow_format_signature(path: Path) -> bool:
 
 def av_media_type(path: Path) -> MediaType | None:
     """``video`` or ``audio`` from the container's streams; None when PyAV cannot open it."""
-    import av
     from av.error import FFmpegError
     from av.stream import Disposition
 
+    from cl_server.media.probe import open_input
+
     try:
-        with av.open(str(path), mode="r") as container:
+        # Restricted demuxers: an uploaded playlist must not make FFmpeg open other files.
+        with open_input(path) as container:
             for stream in container.streams.video:
                 if not stream.disposition & Disposition.attached_pic:  # cover art is not video
                     return "video"

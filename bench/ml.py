@@ -227,7 +227,7 @@ def bench_service(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--images", type=int, default=16)
     parser.add_argument("--no-service", action="store_true")
     args = parser.parse_args()

@@ -57,7 +57,7 @@ CASES = [
         lambda c, m, w, p, d: c.exif.extract(
             m.photo, wait=w, timeout=30, on_progress=p, on_complete=d
         ),
-    ),  # fmt: skip
+    ),
     PluginCase(
         "face_detection",
         lambda c, m, w, p, d: c.face_detection.detect(
@@ -78,7 +78,7 @@ CASES = [
         lambda c, m, w, p, d: c.hash.compute(
             m.photo, wait=w, timeout=30, on_progress=p, on_complete=d
         ),
-    ),  # fmt: skip
+    ),
     PluginCase(
         "hls_streaming",
         lambda c, m, w, p, d: c.hls_streaming.generate_manifest(
@@ -88,7 +88,7 @@ CASES = [
             on_progress=p,
             on_complete=d,
             variants=[(240, 300)],
-        ),  # fmt: skip
+        ),
         needs="clip",
         timeout=60,
     ),

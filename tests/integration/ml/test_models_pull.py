@@ -89,7 +89,11 @@ def leftovers(root: Path) -> list[str]:
 
 def test_pull_downloads_verifies_and_installs(server: FileServer, tmp_path: Path) -> None:
     progress: list[tuple[str, int, int | None]] = []
-    result = pull_model(tiny_model(server.url), tmp_path, on_progress=lambda *a: progress.append(a))
+
+    def on_progress(name: str, done: int, total: int | None) -> None:
+        progress.append((name, done, total))
+
+    result = pull_model(tiny_model(server.url), tmp_path, on_progress=on_progress)
     model_dir = tmp_path / "tiny-test"
     assert result.model_dir == model_dir
     assert (model_dir / "weights.bin").read_bytes() == WEIGHTS

@@ -27,7 +27,6 @@ from tests.unit.plugins.ml_support import (
     job,
     make_text_encoder,
     make_vocab,
-    real_models_dir,
 )
 
 TEXTS = [
@@ -116,15 +115,22 @@ def test_sequence_layout_truncation_and_padding(vocab: Path) -> None:
     assert long[0] == tok.sot_id and long[-1] == tok.eot_id and len(long) == 8
 
 
-def test_real_vocab_when_available() -> None:
-    root = real_models_dir()
-    path = root / "mobileclip-s2" / "bpe_simple_vocab_16e6.txt.gz" if root else None
-    if path is None or not path.is_file():
-        pytest.skip("CLIP's BPE vocabulary is not on this machine (../shared/models absent)")
-    tok = ClipTokenizer.from_file(path)
+REAL_VOCAB = Path(__file__).resolve().parents[2] / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz"
+
+
+def test_real_vocab_gives_clips_known_ids() -> None:
+    tok = ClipTokenizer.from_file(REAL_VOCAB)
     assert tok.vocab_size == 49408
-    # Well-known CLIP ids: "a photo of a cat".
+    assert (tok.sot_id, tok.eot_id) == (49406, 49407)
     assert list(tok("a photo of a cat")[:7]) == [49406, 320, 1125, 539, 320, 2368, 49407]
+
+
+@pytest.mark.parametrize(
+    "text", [*TEXTS, "The quick brown fox jumps over the lazy dog.", "e-mail: foo@bar.com (2024)"]
+)
+def test_real_vocab_matches_reference_bpe(text: str) -> None:
+    tok = ClipTokenizer.from_file(REAL_VOCAB)
+    assert tok.encode_ids(text) == ReferenceTokenizer(read_merges(REAL_VOCAB)).encode(text)
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "x" * (MAX_TEXT_CHARS + 1)])

@@ -172,8 +172,10 @@ def broker(
 
 def _mount_sub_apps() -> None:
     from cl_server.auth.cli import user_app
+    from cl_server.models.cli import models_app
 
     app.add_typer(user_app, name="user", help="Manage users in the local auth database.")
+    app.add_typer(models_app, name="models", help="List and download model weights.")
 
 
 _mount_sub_apps()

@@ -82,15 +82,14 @@ def scan_plan(width: int, height: int) -> tuple[float, int]:
 
 class FaceDetector:
     def __init__(self, dlib: ModuleType, landmarks_path: Path) -> None:
-        self._dlib = dlib
         self._detector: Any = dlib.get_frontal_face_detector()
         self._predictor: Any = dlib.shape_predictor(str(landmarks_path))
 
-    def candidates(
-        self, img: Image.Image, min_confidence: float
-    ) -> list[tuple[FloatArray, float, Any]]:
-        """``(box in original pixels, confidence, dlib rectangle in the scan image)``, unsorted."""
-        min_score = score_from_confidence(min_confidence)
+    def detect(
+        self, img: Image.Image, confidence_threshold: float, nms_threshold: float
+    ) -> list[Face]:
+        """Faces at or above ``confidence_threshold`` after NMS, most confident first."""
+        min_score = score_from_confidence(confidence_threshold)
         if math.isinf(min_score):
             return []
         scale, upsample = scan_plan(img.width, img.height)
@@ -99,37 +98,27 @@ class FaceDetector:
             size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
             scan = img.resize(size, Image.Resampling.BILINEAR)
         pixels = np.asarray(scan, dtype=np.uint8)
+        # dlib returns every window scoring above min_score (its own NMS already merged
+        # near-identical windows).
         rects, scores, _kinds = self._detector.run(pixels, upsample, min_score)
-        out: list[tuple[FloatArray, float, Any]] = []
-        for rect, score in zip(rects, scores, strict=True):
-            confidence = confidence_from_score(float(score))
-            if confidence < min_confidence:
-                continue
-            box = np.array(
-                [rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1], dtype=np.float64
-            )
-            out.append((box / scale, confidence, (pixels, rect, scale)))
-        return out
-
-    def landmarks(self, scan_ref: Any) -> FloatArray:
-        pixels, rect, scale = scan_ref
-        shape = self._predictor(pixels, rect)
-        points = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
-        return points / scale
-
-    def detect(
-        self, img: Image.Image, confidence_threshold: float, nms_threshold: float
-    ) -> list[Face]:
-        found = self.candidates(img, confidence_threshold)
-        if not found:
+        kept = [
+            (rect, confidence)
+            for rect, score in zip(rects, scores, strict=True)
+            if (confidence := confidence_from_score(float(score))) >= confidence_threshold
+        ]
+        if not kept:
             return []
-        boxes = np.stack([box for box, _c, _r in found])
-        scores = np.array([c for _b, c, _r in found])
+        boxes = np.array(
+            [[r.left(), r.top(), r.right() + 1, r.bottom() + 1] for r, _c in kept],
+            dtype=np.float64,
+        )
+        confidences = np.array([c for _r, c in kept], dtype=np.float64)
         faces: list[Face] = []
-        for i in nms(boxes, scores, nms_threshold):
-            box, confidence, ref = found[i]
-            points = self.landmarks(ref)
-            faces.append(Face(box, confidence, five_from_dlib(points), points))
+        for i in nms(boxes, confidences, nms_threshold):
+            rect, confidence = kept[i]
+            shape = self._predictor(pixels, rect)
+            points = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64) / scale
+            faces.append(Face(boxes[i] / scale, confidence, five_from_dlib(points), points))
         return faces
 
 

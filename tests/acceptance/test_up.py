@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+
 from tests.support.cli_stack import cl_server_up
 from tests.support.jobs import submit_ok, wait_for_status
 from tests.support.media import make_jpeg

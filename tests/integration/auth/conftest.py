@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
-from tests.support.uvicorn_thread import serve_app
 
 from cl_server.auth.app import create_app
 from cl_server.auth.passwords import PasswordHasher
 from cl_server.settings import AuthSettings
+from tests.support.uvicorn_thread import serve_app
 
 ADMIN_PASSWORD = "admin-test-pw"
 # bcrypt's minimum cost keeps the many logins of these tests fast; production uses 12.

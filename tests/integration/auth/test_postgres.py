@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+
 from tests.integration.auth.conftest import (
     ADMIN_PASSWORD,
     auth_settings,

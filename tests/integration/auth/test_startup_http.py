@@ -9,6 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from cl_server.auth.bootstrap import ADMIN_PASSWORD_FILE
+from cl_server.auth.keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE
+from cl_server.auth.tokens import decode_token
 from tests.integration.auth.conftest import (
     ADMIN_PASSWORD,
     auth_settings,
@@ -16,10 +20,6 @@ from tests.integration.auth.conftest import (
     login,
     running_auth,
 )
-
-from cl_server.auth.bootstrap import ADMIN_PASSWORD_FILE
-from cl_server.auth.keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE
-from cl_server.auth.tokens import decode_token
 
 pytestmark = pytest.mark.integration
 

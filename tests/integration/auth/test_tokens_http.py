@@ -11,6 +11,9 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from cl_client.auth_models import PublicKeyResponse, TokenResponse
+from cl_server.auth.tokens import decode_token, issue_token
 from tests.integration.auth.conftest import (
     ADMIN_PASSWORD,
     auth_settings,
@@ -18,9 +21,6 @@ from tests.integration.auth.conftest import (
     login,
     running_auth,
 )
-
-from cl_client.auth_models import PublicKeyResponse, TokenResponse
-from cl_server.auth.tokens import decode_token, issue_token
 
 pytestmark = pytest.mark.integration
 

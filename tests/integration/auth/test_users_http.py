@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from tests.integration.auth.conftest import ADMIN_PASSWORD, bearer, login, unique_name
 
 from cl_client.auth_models import UserResponse
+from tests.integration.auth.conftest import ADMIN_PASSWORD, bearer, login, unique_name
 
 pytestmark = pytest.mark.integration
 

@@ -87,6 +87,8 @@ async def test_broker_stopped_mid_run_then_back(stack: Stack, media: Media) -> N
             stack.start_broker()
         await wait_connected(monitor, True, 30)
         assert monitor.connection_generation >= 2
+        # The worker map was rebuilt after the reconnect: a fresh capability message is needed.
+        assert await client.wait_for_workers(["exif"], timeout=30) is True
         # Live events again: a new job's callbacks complete over MQTT.
         recorder = CallbackRecorder()
         await client.exif.extract(media.photo, on_complete=recorder.on_complete)

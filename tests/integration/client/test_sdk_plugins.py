@@ -1,7 +1,8 @@
 """Every plugin client method, by polling and by callbacks, against a worker offering all tasks.
 
-Plugins are built in parallel with the SDK: a test runs when the server's workers offer its task
-type within a short wait, and is skipped with the reason otherwise.
+CLIP and DINOv2 run tiny generated ONNX models with the real input/output contract (real weights
+are not available offline); the face plugins run dlib's real models. A task the worker does not
+offer is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from cl_client import ComputeClient, JobResponse, OnJobResponseCallback
 from tests.integration.client.conftest import CallbackRecorder, Media, require_task
 from tests.support.stack import Stack, running_stack
+from tests.unit.plugins.ml_support import make_image_encoder, make_text_encoder, make_vocab
 
 pytestmark = pytest.mark.integration
 
@@ -113,9 +115,21 @@ def _need(path: Path | None) -> Path:
     return path
 
 
+def _tiny_models(root: Path) -> Path:
+    clip = root / "mobileclip-s2"
+    make_image_encoder(clip / "vision_model.onnx", size=16, dim=8)
+    make_text_encoder(clip / "text_model.onnx", dim=8)
+    make_vocab(clip / "bpe_simple_vocab_16e6.txt.gz")
+    make_image_encoder(root / "dinov2-vits14" / "model.onnx", size=14, dim=6)
+    return root
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("sdk-plugins"), mode="no-auth", workers=1) as s:
+    models = _tiny_models(tmp_path_factory.mktemp("sdk-models"))
+    with running_stack(tmp_path_factory.mktemp("sdk-plugins"), mode="no-auth", workers=0) as s:
+        s.start_worker(extra_env={"CL_MODELS_DIR": str(models)})
+        s.wait_for_workers(1)
         yield s
 
 

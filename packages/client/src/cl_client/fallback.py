@@ -4,7 +4,8 @@ For each job subscription a small task watches the monitor's connection state:
 
 * disconnected: poll ``GET /jobs/{id}`` with backoff and feed the state to the subscription;
 * reconnected: poll once, to catch events published during the outage;
-* connected: poll only rarely (``safety_interval``) as a guard against a lost event.
+* connected: guard polls at growing intervals (2 s, 3 s, ... up to ``safety_interval``) in
+  case events are lost (e.g. the worker is not connected to the broker).
 
 The router's at-most-once rules make MQTT events and polled states safe to mix.
 """
@@ -99,6 +100,9 @@ class PollingFallback:
         conn_token = monitor.add_connection_listener(lambda _connected: poke())
         job_token = monitor.add_job_listener(job_id, on_job)
         backoff = PollBackoff(self.poll_interval)
+        # While connected, guard polls start soon and thin out: the client may be connected while
+        # the worker is not (yet), and then no event would ever come.
+        guard = PollBackoff(min(2.0, self.safety_interval), 1.5, self.safety_interval)
         need_poll = not monitor.connected
         try:
             while True:
@@ -113,8 +117,9 @@ class PollingFallback:
                 generation = monitor.connection_generation
                 if connected_before:
                     backoff.reset()
-                    delay = self.safety_interval
+                    delay = guard.next_delay()
                 else:
+                    guard.reset()
                     delay = backoff.next_delay()
                 woke = True
                 try:

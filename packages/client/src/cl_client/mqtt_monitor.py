@@ -157,6 +157,10 @@ class MQTTJobMonitor:
             self._first_attempt_done.set()
             self._warn_unreachable(f"connection refused: {reason_code}")
             return
+        # Rebuild the worker map from the retained messages the subscription delivers: workers
+        # that vanished while we were away must not linger.
+        with self._workers_lock:
+            self._workers.clear()
         result, mid = client.subscribe([(WORKER_TOPIC_FILTER, 1), (JOB_EVENTS_TOPIC, 1)])
         if result == mqtt.MQTT_ERR_SUCCESS:
             self._subscribe_mid = mid

@@ -1,4 +1,4 @@
-"""Settings for every service, built once in ``main``/factories and passed in (never read at import).
+"""Settings of every service: built once in ``main``/factories and passed in, never read at import.
 
 Each field can be set from the environment with the ``CL_`` prefix (for example ``CL_AUTH_PORT``);
 the data directory is ``CL_SERVER_DIR``.

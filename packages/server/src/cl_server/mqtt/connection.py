@@ -47,6 +47,7 @@ class MqttConnection:
         self._subscriptions: dict[str, MessageHandler] = {}
         self._on_connected_hook = on_connected
         self._connected = threading.Event()
+        self._stopping = False
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"{client_id_prefix}-{uuid.uuid4().hex[:8]}",
@@ -90,6 +91,7 @@ class MqttConnection:
                 info.wait_for_publish(timeout)
             except (RuntimeError, ValueError):
                 logger.debug("could not flush %s before disconnect", final_topic)
+        self._stopping = True  # our own disconnect is not worth a warning
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -122,7 +124,7 @@ class MqttConnection:
         reason_code: ReasonCode,
         properties: Properties | None,
     ) -> None:
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._stopping:
             logger.warning(
                 "lost MQTT broker %s:%s (%s); reconnecting", self.host, self.port, reason_code
             )

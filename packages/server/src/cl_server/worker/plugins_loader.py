@@ -39,5 +39,6 @@ def load_runners(task_types: Sequence[str], models_dir: Path | None) -> dict[str
             runners[task_type] = specs[task_type].load(models_dir)
         except PluginUnavailableError as exc:
             # One clear line per missing plugin; the worker serves the others.
-            logger.warning("not serving %s: %s", task_type, exc)
+            # The message names the task type and says how to fix it.
+            logger.warning("not serving %s", exc)
     return runners

@@ -200,6 +200,25 @@ def test_empty_retained_payload_clears_it(make_client: MakeClient) -> None:
     _assert_nothing_retained(make_client(), "inference/workers/w2")
 
 
+def _connect_by_hand(
+    broker: EmbeddedBroker, client_id: str, *, will_topic: str, keepalive: int
+) -> mqtt.Client:
+    """A client with an empty retained Last Will on ``will_topic``, connected and driven by
+    ``loop()`` (no network thread), so a test can drop its socket or let it go silent."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.will_set(will_topic, payload=None, qos=1, retain=True)
+    connected = threading.Event()
+
+    def on_connect(*_args: object) -> None:
+        connected.set()
+
+    client.on_connect = on_connect
+    client.connect(broker.host, broker.port, keepalive=keepalive)
+    while not connected.is_set():
+        assert client.loop(timeout=0.1) == mqtt.MQTT_ERR_SUCCESS
+    return client
+
+
 def test_last_will_on_dropped_socket(broker: EmbeddedBroker, make_client: MakeClient) -> None:
     topic = "inference/workers/w3"
     witness = make_client()
@@ -207,17 +226,7 @@ def test_last_will_on_dropped_socket(broker: EmbeddedBroker, make_client: MakeCl
 
     # A worker as in PROTOCOL §5.4: empty retained Last Will, then its retained capability.
     # Driven by hand (no network thread) so the socket can be dropped without a DISCONNECT.
-    dying = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="worker-w3")
-    dying.will_set(topic, payload=None, qos=1, retain=True)
-    connected = threading.Event()
-
-    def on_connect(*_args: object) -> None:
-        connected.set()
-
-    dying.on_connect = on_connect
-    dying.connect(broker.host, broker.port, keepalive=60)
-    while not connected.is_set():
-        assert dying.loop(timeout=0.1) == mqtt.MQTT_ERR_SUCCESS
+    dying = _connect_by_hand(broker, "worker-w3", will_topic=topic, keepalive=60)
     info = dying.publish(topic, b'{"worker_id": "w3"}', qos=1, retain=True)
     while not info.is_published():
         assert dying.loop(timeout=0.1) == mqtt.MQTT_ERR_SUCCESS
@@ -246,17 +255,7 @@ def test_last_will_when_keepalive_expires(broker: EmbeddedBroker, make_client: M
     topic = "inference/workers/w5"
     witness = make_client()
     witness.subscribe(topic)
-    silent = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="worker-w5")
-    silent.will_set(topic, payload=None, qos=1, retain=True)
-    connected = threading.Event()
-
-    def on_connect(*_args: object) -> None:
-        connected.set()
-
-    silent.on_connect = on_connect
-    silent.connect(broker.host, broker.port, keepalive=1)
-    while not connected.is_set():
-        assert silent.loop(timeout=0.1) == mqtt.MQTT_ERR_SUCCESS
+    silent = _connect_by_hand(broker, "worker-w5", will_topic=topic, keepalive=1)
     try:
         # The client stops talking (a frozen process) but its socket stays open. A compliant
         # broker drops it after 1.5 x keep-alive = 1.5 s and publishes the will.

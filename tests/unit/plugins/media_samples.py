@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageStat
@@ -79,6 +80,15 @@ def make_text_file(path: Path) -> Path:
 def make_empty_file(path: Path) -> Path:
     path.write_bytes(b"")
     return path
+
+
+BAD_IMAGES: list[tuple[Callable[[Path], Path], str]] = [
+    (make_text_file, "not an image"),
+    (make_empty_file, "empty"),
+    (make_truncated_jpeg, "truncated"),
+    (make_bomb_png, "too large"),
+]
+"""(maker, words the readable error must contain): inputs every image plugin must refuse."""
 
 
 def mean_colour(image: Image.Image, box: tuple[int, int, int, int]) -> tuple[float, float, float]:

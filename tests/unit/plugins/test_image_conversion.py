@@ -20,17 +20,14 @@ from cl_server.plugins.image_conversion.spec import (
 )
 from cl_server.plugins.registry import get_spec
 from tests.unit.plugins.media_samples import (
+    BAD_IMAGES,
     GREEN,
     RED,
     is_close,
     make_alpha_png,
     make_animated_gif,
-    make_bomb_png,
-    make_empty_file,
     make_heic,
     make_oriented_jpeg,
-    make_text_file,
-    make_truncated_jpeg,
     mean_colour,
     two_colour_image,
 )
@@ -241,15 +238,7 @@ def test_animated_gif_keeps_first_frame(runner: PluginRunner, tmp_path: Path) ->
 # --- bad input -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("maker", "message"),
-    [
-        (make_text_file, "not an image"),
-        (make_empty_file, "empty"),
-        (make_truncated_jpeg, "truncated"),
-        (make_bomb_png, "too large"),
-    ],
-)
+@pytest.mark.parametrize(("maker", "message"), BAD_IMAGES)
 def test_bad_input_fails_readably(
     runner: PluginRunner, tmp_path: Path, maker: object, message: str
 ) -> None:

@@ -24,15 +24,12 @@ from cl_server.plugins.media_thumbnail.sizing import (
 from cl_server.plugins.media_thumbnail.spec import MediaThumbnailParams, MediaThumbnailSpec
 from cl_server.plugins.registry import get_spec
 from tests.unit.plugins.media_samples import (
+    BAD_IMAGES,
     RED,
     is_close,
     make_alpha_png,
-    make_bomb_png,
-    make_empty_file,
     make_heic,
     make_oriented_jpeg,
-    make_text_file,
-    make_truncated_jpeg,
     mean_colour,
 )
 
@@ -204,15 +201,7 @@ def test_heic_input(runner: PluginRunner, tmp_path: Path) -> None:
     assert image.size == (256, 192)
 
 
-@pytest.mark.parametrize(
-    ("maker", "message"),
-    [
-        (make_text_file, "not an image"),
-        (make_empty_file, "empty"),
-        (make_truncated_jpeg, "truncated"),
-        (make_bomb_png, "too large"),
-    ],
-)
+@pytest.mark.parametrize(("maker", "message"), BAD_IMAGES)
 def test_bad_input_fails_readably(
     runner: PluginRunner, tmp_path: Path, maker: object, message: str
 ) -> None:

@@ -61,6 +61,14 @@ def _storable_id(user_id: int) -> bool:
     return _ID_MIN <= user_id <= _ID_MAX
 
 
+def _existing_row(session: Session, user_id: int) -> UserRow:
+    """The row of ``user_id``; ``UserNotFoundError`` when there is none (or cannot be one)."""
+    row = session.get(UserRow, user_id) if _storable_id(user_id) else None
+    if row is None:
+        raise UserNotFoundError()
+    return row
+
+
 def utc_now_naive() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -114,12 +122,8 @@ class UserStore:
         return _record(row)
 
     def update(self, user_id: int, changes: UserChanges) -> UserRecord:
-        if not _storable_id(user_id):
-            raise UserNotFoundError()
         with self._sessions.begin() as session:
-            row = session.get(UserRow, user_id)
-            if row is None:
-                raise UserNotFoundError()
+            row = _existing_row(session, user_id)
             if changes.password_hash is not None:
                 row.password_hash = changes.password_hash
             if changes.permissions is not None:
@@ -131,10 +135,6 @@ class UserStore:
             return _record(row)
 
     def delete(self, user_id: int) -> None:
-        if not _storable_id(user_id):
-            raise UserNotFoundError()
         with self._sessions.begin() as session:
-            row = session.get(UserRow, user_id)
-            if row is None:
-                raise UserNotFoundError()
+            row = _existing_row(session, user_id)
             session.delete(row)

@@ -5,7 +5,6 @@ pixel is decoded, EXIF orientation applied, and library errors turned into reada
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Generator
 from contextlib import contextmanager
 from functools import cache
@@ -14,6 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from cl_server.errors import PluginError
+from cl_server.media.pixels import open_header
 
 MAX_PIXELS = 178_956_970
 """Largest image accepted (width x height), Pillow's own decompression-bomb error threshold
@@ -50,10 +50,7 @@ def open_image(path: Path, *, max_pixels: int = MAX_PIXELS) -> Generator[ImageFi
     """
     register_image_plugins()
     try:
-        with warnings.catch_warnings():
-            # Pillow warns between 1x and 2x its limit; this module applies its own limit below.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+        image = open_header(path)  # the limit below decides, not Pillow's warning
     except Image.DecompressionBombError as exc:
         raise PluginError(_bomb_message(exc, max_pixels)) from exc
     except UnidentifiedImageError as exc:

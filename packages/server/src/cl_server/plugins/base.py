@@ -102,3 +102,13 @@ class PluginSpec:
     def load(self, models_dir: Path | None = None) -> PluginRunner:
         """Import heavy dependencies and load models; raise ``PluginUnavailableError`` if unable."""
         raise NotImplementedError
+
+
+class FixedOutputSpec(PluginSpec):
+    """A spec whose output path depends on neither the parameters nor the input's name."""
+
+    output_file: ClassVar[str]
+    """Job-relative path returned by ``output_path``."""
+
+    def output_path(self, params: PluginParams, input_filename: str | None) -> str:
+        return self.output_file

@@ -11,11 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from cl_server.store.engine import BEGIN_IMMEDIATE, BEGIN_OPTION
+from cl_server.db import migrate
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE: Final = "cl_compute_alembic_version"
@@ -23,22 +21,5 @@ VERSION_TABLE: Final = "cl_compute_alembic_version"
 _PG_LOCK_KEY: Final = 0x636C5F6A6F6273  # "cl_jobs"; any constant shared by all processes
 
 
-def alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("path_separator", "os")
-    return config
-
-
 def upgrade_to_head(engine: Engine) -> None:
-    config = alembic_config()
-    with engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            connection.execution_options(**{BEGIN_OPTION: BEGIN_IMMEDIATE})
-        with connection.begin():
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
-                )
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+    migrate.upgrade_to_head(engine, MIGRATIONS_DIR, lock_key=_PG_LOCK_KEY)

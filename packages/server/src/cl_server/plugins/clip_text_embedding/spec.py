@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from cl_server.plugins._ml.params import NormalizeParams
-from cl_server.plugins.base import PluginParams, PluginRunner, PluginSpec
+from cl_server.plugins.base import FixedOutputSpec, PluginRunner
 
 OUTPUT_PATH = "output/clip_text_embedding.npy"
 MAX_TEXT_CHARS = 2000
@@ -28,13 +28,11 @@ class ClipTextEmbeddingParams(NormalizeParams):
         return value
 
 
-class ClipTextEmbeddingSpec(PluginSpec):
+class ClipTextEmbeddingSpec(FixedOutputSpec):
     task_type = "clip_text_embedding"
     params_model = ClipTextEmbeddingParams
     requires_file = False
-
-    def output_path(self, params: PluginParams, input_filename: str | None) -> str:
-        return OUTPUT_PATH
+    output_file = OUTPUT_PATH
 
     def load(self, models_dir: Path | None = None) -> PluginRunner:
         from cl_server.plugins.clip_text_embedding.runner import load_runner

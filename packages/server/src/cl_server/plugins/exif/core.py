@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import io
 import logging
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
 from cl_server.errors import PluginError
+from cl_server.media.pixels import open_header, pixel_limit
 from cl_server.plugins.exif.pillow_exif import pillow_exif_tags
 from cl_server.plugins.exif.values import (
     JsonValue,
@@ -68,13 +68,9 @@ def read_image(
     from PIL import Image, UnidentifiedImageError
 
     # Pillow's own error threshold (2 x MAX_IMAGE_PIXELS, ~179 MP) unless told otherwise.
-    limit = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485) if max_pixels is None else max_pixels
+    limit = pixel_limit() if max_pixels is None else max_pixels
     try:
-        with warnings.catch_warnings():
-            # Pillow warns between 1x and 2x its limit; the explicit limit below decides.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
-        with image:
+        with open_header(path) as image:
             width, height = image.size
             if width * height > limit:
                 raise PluginError(

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import field_validator
 
-from cl_server.plugins.base import PluginParams, PluginRunner, PluginSpec
+from cl_server.plugins.base import FixedOutputSpec, PluginParams, PluginRunner
 
 MAX_TAGS = 256
 MAX_TAG_LENGTH = 128
@@ -45,13 +45,11 @@ class ExifParams(PluginParams):
         return value
 
 
-class ExifSpec(PluginSpec):
+class ExifSpec(FixedOutputSpec):
     task_type = "exif"
     params_model = ExifParams
     requires_file = True
-
-    def output_path(self, params: PluginParams, input_filename: str | None) -> str:
-        return "output/exif_metadata.json"
+    output_file = "output/exif_metadata.json"
 
     def stored_params(self, params: PluginParams) -> dict[str, Any]:
         # PROTOCOL §4.1: the job's params hold ``tags`` as a list of strings.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from cl_server.plugins.base import PluginParams, PluginRunner, PluginSpec
+from cl_server.plugins.base import FixedOutputSpec, PluginParams, PluginRunner
 
 OUTPUT_PATH = "output/face_detection.json"
 
@@ -16,13 +16,11 @@ class FaceDetectionParams(PluginParams):
     nms_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
 
 
-class FaceDetectionSpec(PluginSpec):
+class FaceDetectionSpec(FixedOutputSpec):
     task_type = "face_detection"
     params_model = FaceDetectionParams
     requires_file = True
-
-    def output_path(self, params: PluginParams, input_filename: str | None) -> str:
-        return OUTPUT_PATH
+    output_file = OUTPUT_PATH
 
     def load(self, models_dir: Path | None = None) -> PluginRunner:
         from cl_server.plugins.face_detection.runner import load_runner

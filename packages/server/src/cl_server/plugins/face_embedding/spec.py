@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cl_server.plugins._ml.params import NormalizeParams
-from cl_server.plugins.base import PluginParams, PluginRunner, PluginSpec
+from cl_server.plugins.base import FixedOutputSpec, PluginRunner
 
 OUTPUT_PATH = "output/face_embedding.npy"
 
@@ -14,13 +14,11 @@ class FaceEmbeddingParams(NormalizeParams):
     pass
 
 
-class FaceEmbeddingSpec(PluginSpec):
+class FaceEmbeddingSpec(FixedOutputSpec):
     task_type = "face_embedding"
     params_model = FaceEmbeddingParams
     requires_file = True
-
-    def output_path(self, params: PluginParams, input_filename: str | None) -> str:
-        return OUTPUT_PATH
+    output_file = OUTPUT_PATH
 
     def load(self, models_dir: Path | None = None) -> PluginRunner:
         from cl_server.plugins.face_embedding.runner import load_runner

@@ -7,11 +7,11 @@ stopping worker interrupts long work (``check`` raises to stop).
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 from cl_server.errors import PluginError
+from cl_server.media.pixels import open_header, pixel_limit
 
 CHUNK_BYTES = 1024 * 1024
 _STRIP_BYTES = 16 * 1024 * 1024
@@ -46,17 +46,6 @@ def file_digest(
     return digest.hexdigest()
 
 
-def pixel_limit() -> int:
-    """Largest width * height decoded: Pillow's own decompression-bomb error threshold.
-
-    Read at call time (2 x ``Image.MAX_IMAGE_PIXELS``, about 179 megapixels by default) so a
-    deployment that changes Pillow's setting changes this too.
-    """
-    from PIL import Image
-
-    return 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
-
-
 def image_pixel_digest(
     path: Path,
     *,
@@ -77,11 +66,7 @@ def image_pixel_digest(
 
     limit = pixel_limit() if max_pixels is None else max_pixels
     try:
-        with warnings.catch_warnings():
-            # Pillow warns between 1x and 2x its limit; the explicit limit below decides.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
-        with image:
+        with open_header(path) as image:
             width, height = image.size
             if width * height > limit:
                 raise PluginError(

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import field_validator
 
-from cl_server.plugins.base import PluginParams, PluginRunner, PluginSpec
+from cl_server.plugins.base import FixedOutputSpec, PluginParams, PluginRunner
 
 HashAlgorithm = Literal["sha512", "md5"]
 
@@ -25,13 +25,11 @@ class HashParams(PluginParams):
         return value
 
 
-class HashSpec(PluginSpec):
+class HashSpec(FixedOutputSpec):
     task_type = "hash"
     params_model = HashParams
     requires_file = True
-
-    def output_path(self, params: PluginParams, input_filename: str | None) -> str:
-        return "output/hash.json"
+    output_file = "output/hash.json"
 
     def load(self, models_dir: Path | None = None) -> PluginRunner:
         from cl_server.plugins.hash.runner import HashRunner

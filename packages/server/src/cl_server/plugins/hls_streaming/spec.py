@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cl_server.plugins.base import PluginParams, PluginRunner, PluginSpec
+from cl_server.plugins.base import FixedOutputSpec, PluginParams, PluginRunner
 
 MAX_RESOLUTION = 4320
 MAX_BITRATE_KBPS = 200_000
@@ -60,12 +60,10 @@ class HlsStreamingParams(PluginParams):
         return value
 
 
-class HlsStreamingSpec(PluginSpec):
+class HlsStreamingSpec(FixedOutputSpec):
     task_type: ClassVar[str] = "hls_streaming"
     params_model: ClassVar[type[PluginParams]] = HlsStreamingParams
-
-    def output_path(self, params: PluginParams, input_filename: str | None) -> str:
-        return "output"
+    output_file: ClassVar[str] = "output"
 
     def load(self, models_dir: Path | None = None) -> PluginRunner:
         from cl_server.media.ffmpeg import ffmpeg_exe

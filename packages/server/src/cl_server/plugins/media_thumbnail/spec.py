@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from cl_server.plugins.base import PluginParams, PluginRunner, PluginSpec
+from cl_server.plugins.base import FixedOutputSpec, PluginParams, PluginRunner
 
 
 class MediaThumbnailParams(PluginParams):
@@ -16,12 +16,10 @@ class MediaThumbnailParams(PluginParams):
     maintain_aspect_ratio: bool = True
 
 
-class MediaThumbnailSpec(PluginSpec):
+class MediaThumbnailSpec(FixedOutputSpec):
     task_type: ClassVar[str] = "media_thumbnail"
     params_model: ClassVar[type[PluginParams]] = MediaThumbnailParams
-
-    def output_path(self, params: PluginParams, input_filename: str | None) -> str:
-        return "output/thumbnail.jpg"
+    output_file: ClassVar[str] = "output/thumbnail.jpg"
 
     def load(self, models_dir: Path | None = None) -> PluginRunner:
         from cl_server.plugins.media_thumbnail.runner import MediaThumbnailRunner

@@ -1,0 +1,1 @@
+"""Database helpers shared by the auth schema and the job store."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -16,6 +15,7 @@ from cl_client.auth_models import (
     UserUpdateRequest,
 )
 from cl_client.exceptions import ServerUnreachableError, raise_for_status
+from cl_client.lifecycle import AsyncCloseable
 from cl_client.server_config import ServerConfig
 
 
@@ -23,7 +23,7 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-class AuthClient:
+class AuthClient(AsyncCloseable):
     """Login, token refresh, public key and user administration. Bodies are form-encoded."""
 
     def __init__(
@@ -120,17 +120,6 @@ class AuthClient:
 
     async def close(self) -> None:
         await self._session.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 def _user_url(user_id: int) -> str:

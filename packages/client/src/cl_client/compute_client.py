@@ -11,8 +11,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -28,6 +27,7 @@ from cl_client.exceptions import (
     response_detail,
 )
 from cl_client.fallback import PollingFallback
+from cl_client.lifecycle import AsyncCloseable
 from cl_client.models import (
     TERMINAL_STATUSES,
     JobCreatedResponse,
@@ -63,7 +63,7 @@ UploadFiles = Mapping[str, tuple[str, Any, str]]
 _DOWNLOAD_CHUNK = 1 << 16
 
 
-class ComputeClient:
+class ComputeClient(AsyncCloseable):
     """Async client for the compute service: jobs, files, capabilities, admin, MQTT updates."""
 
     def __init__(
@@ -469,17 +469,6 @@ class ComputeClient:
         if self._owns_mqtt:
             # loop_stop() joins paho's thread; keep the event loop free meanwhile.
             await asyncio.to_thread(self._mqtt.close)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 def _job_url(job_id: str) -> str:

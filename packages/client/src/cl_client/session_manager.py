@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from cl_client.auth import AuthProvider, JWTAuthProvider, NoAuthProvider, token_needs_refresh
 from cl_client.auth_client import AuthClient
 from cl_client.auth_models import TokenResponse, UserResponse
+from cl_client.lifecycle import AsyncCloseable
 from cl_client.server_config import ServerConfig
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from cl_client.mqtt_monitor import MQTTJobMonitor
 
 
-class SessionManager:
+class SessionManager(AsyncCloseable):
     """Holds a token, refreshes it before it expires and builds authenticated clients."""
 
     def __init__(
@@ -125,14 +125,3 @@ class SessionManager:
 
     async def close(self) -> None:
         await self._auth_client.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
@@ -13,46 +12,35 @@ import typer
 
 from cl_client.auth_client import AuthClient
 from cl_client.auth_models import UserCreateRequest, UserResponse, UserUpdateRequest
-from cl_client.cli.common import CliError, CliState, print_json, run
+from cl_client.cli.common import (
+    DEFAULT_AUTH_URL,
+    DEFAULT_COMPUTE_URL,
+    DEFAULT_STORE_URL,
+    AuthUrlOpt,
+    CliError,
+    CliState,
+    ComputeUrlOpt,
+    StoreUrlOpt,
+    login_failed,
+    print_json,
+    report_deleted,
+    root_app,
+    run,
+)
 from cl_client.cli.users import print_users
 from cl_client.exceptions import ServerUnreachableError, UnauthorizedError, raise_for_status
 
-app = typer.Typer(
-    name="cl-admin",
-    help="Administer CL Server: users and guest mode.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = root_app("cl-admin", "Administer CL Server: users and guest mode.")
 users_app = typer.Typer(help="Manage users by name.", no_args_is_help=True)
 config_app = typer.Typer(help="Read and switch guest mode of a service.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
 
 
-@dataclass
-class AdminState:
-    auth_url: str = "http://localhost:8000"
-    username: str | None = None
-    password: str | None = None
-    compute_url: str = "http://localhost:8002"
-    store_url: str = "http://localhost:8001"
-    json_output: bool = False
-
-    def cli_state(self) -> CliState:
-        return CliState(
-            username=self.username,
-            password=self.password,
-            auth_url=self.auth_url,
-            compute_url=self.compute_url,
-            store_url=self.store_url,
-            json_output=self.json_output,
-        )
-
-
-def _state(ctx: typer.Context) -> AdminState:
+def _state(ctx: typer.Context) -> CliState:
+    """The global options; ``cl-admin`` keeps them in the same state object as ``cl-client``."""
     obj: object = ctx.find_root().obj
-    if not isinstance(obj, AdminState):  # pragma: no cover - the root callback always sets it
+    if not isinstance(obj, CliState):  # pragma: no cover - the root callback always sets it
         raise RuntimeError("cl-admin state missing")
     return obj
 
@@ -60,9 +48,7 @@ def _state(ctx: typer.Context) -> AdminState:
 @app.callback()
 def admin_options(
     ctx: typer.Context,
-    auth_url: Annotated[
-        str, typer.Option("--auth-url", envvar="CL_AUTH_URL", help="Auth service URL.")
-    ] = "http://localhost:8000",
+    auth_url: AuthUrlOpt = DEFAULT_AUTH_URL,
     username: Annotated[
         str | None, typer.Option("--username", envvar="CL_USERNAME", help="Admin user.")
     ] = None,
@@ -72,22 +58,20 @@ def admin_options(
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Global options go before the sub-command."""
-    ctx.obj = AdminState(
+    ctx.obj = CliState(
         auth_url=auth_url, username=username, password=password, json_output=json_output
     )
 
 
 @asynccontextmanager
-async def _admin_token(state: AdminState) -> AsyncGenerator[tuple[AuthClient, str]]:
+async def _admin_token(state: CliState) -> AsyncGenerator[tuple[AuthClient, str]]:
     if not state.username or state.password is None:
         raise CliError("cl-admin needs --username and --password (or CL_USERNAME/CL_PASSWORD)")
     async with AuthClient(state.auth_url) as client:
         try:
             token = await client.login(state.username, state.password)
         except UnauthorizedError as exc:
-            raise CliError(
-                f"login failed for user {state.username!r} at {state.auth_url}: {exc.detail}"
-            ) from exc
+            raise login_failed(state, exc) from exc
         yield client, token.access_token
 
 
@@ -120,9 +104,9 @@ def users_list(ctx: typer.Context) -> None:
 
     async def go() -> None:
         async with _admin_token(state) as (client, token):
-            print_users(state.cli_state(), await client.list_users(token))
+            print_users(state, await client.list_users(token))
 
-    run(state.cli_state(), go())
+    run(state, go())
 
 
 @users_app.command("create")
@@ -148,7 +132,7 @@ def users_create(
         async with _admin_token(state) as (client, token):
             print_json(await client.create_user(token, request))
 
-    run(state.cli_state(), go())
+    run(state, go())
 
 
 @users_app.command("update")
@@ -174,7 +158,7 @@ def users_update(
             user = await _user_by_name(client, token, name)
             print_json(await client.update_user(token, user.id, request))
 
-    run(state.cli_state(), go())
+    run(state, go())
 
 
 @users_app.command("delete")
@@ -186,12 +170,9 @@ def users_delete(ctx: typer.Context, name: str) -> None:
         async with _admin_token(state) as (client, token):
             user = await _user_by_name(client, token, name)
             await client.delete_user(token, user.id)
-        if state.json_output:
-            print_json({"deleted": name, "status": "ok"}, compact=True)
-        else:
-            typer.echo(f"Deleted user {name}")
+        report_deleted(state.json_output, "user", name)
 
-    run(state.cli_state(), go())
+    run(state, go())
 
 
 class Service(StrEnum):
@@ -207,19 +188,15 @@ class Switch(StrEnum):
 @config_app.callback()
 def config_options(
     ctx: typer.Context,
-    store_url: Annotated[
-        str, typer.Option("--store-url", envvar="CL_STORE_URL", help="Store service URL.")
-    ] = "http://localhost:8001",
-    compute_url: Annotated[
-        str, typer.Option("--compute-url", envvar="CL_COMPUTE_URL", help="Compute service URL.")
-    ] = "http://localhost:8002",
+    store_url: StoreUrlOpt = DEFAULT_STORE_URL,
+    compute_url: ComputeUrlOpt = DEFAULT_COMPUTE_URL,
 ) -> None:
     state = _state(ctx)
     state.store_url = store_url
     state.compute_url = compute_url
 
 
-def _service_url(state: AdminState, service: Service) -> str:
+def _service_url(state: CliState, service: Service) -> str:
     return (state.store_url if service is Service.store else state.compute_url).rstrip("/")
 
 
@@ -259,7 +236,7 @@ def get_guest_mode(
         else:
             typer.echo(mode)
 
-    run(state.cli_state(), go())
+    run(state, go())
 
 
 @config_app.command("set-guest-mode")
@@ -286,7 +263,7 @@ def set_guest_mode(
         else:
             typer.echo(f"Guest mode of {service.value} is now {mode.value}")
 
-    run(state.cli_state(), go())
+    run(state, go())
 
 
 def main() -> None:

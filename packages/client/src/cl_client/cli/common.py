@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -41,15 +41,42 @@ class CliError(Exception):
         self.exit_code: int = exit_code
 
 
+DEFAULT_AUTH_URL = "http://localhost:8000"
+DEFAULT_COMPUTE_URL = "http://localhost:8002"
+DEFAULT_STORE_URL = "http://localhost:8001"
+
+# Service URL options, the same in ``cl-client`` and ``cl-admin``.
+AuthUrlOpt = Annotated[
+    str, typer.Option("--auth-url", envvar="CL_AUTH_URL", help="Auth service URL.")
+]
+ComputeUrlOpt = Annotated[
+    str, typer.Option("--compute-url", envvar="CL_COMPUTE_URL", help="Compute service URL.")
+]
+StoreUrlOpt = Annotated[
+    str, typer.Option("--store-url", envvar="CL_STORE_URL", help="Store service URL.")
+]
+
+
+def root_app(name: str, help_text: str) -> typer.Typer:
+    """The root app of a console script: help when run bare, no completion options."""
+    return typer.Typer(
+        name=name,
+        help=help_text,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
 @dataclass
 class CliState:
-    """Global options of ``cl-client``."""
+    """Global options of ``cl-client`` (``cl-admin`` uses the fields it has options for)."""
 
     username: str | None = None
     password: str | None = None
-    auth_url: str = "http://localhost:8000"
-    compute_url: str = "http://localhost:8002"
-    store_url: str = "http://localhost:8001"
+    auth_url: str = DEFAULT_AUTH_URL
+    compute_url: str = DEFAULT_COMPUTE_URL
+    store_url: str = DEFAULT_STORE_URL
     mqtt_broker: str = "localhost"
     mqtt_port: int = 1883
     no_auth: bool = False
@@ -84,6 +111,11 @@ def get_state(ctx: typer.Context) -> CliState:
 # ---------------------------------------------------------------------- clients
 
 
+def login_failed(state: CliState, exc: UnauthorizedError) -> CliError:
+    """The error for credentials the auth service rejected."""
+    return CliError(f"login failed for user {state.username!r} at {state.auth_url}: {exc.detail}")
+
+
 @asynccontextmanager
 async def logged_in_session(state: CliState) -> AsyncGenerator[SessionManager]:
     """A session logged in with the global credentials (error when there are none)."""
@@ -93,9 +125,7 @@ async def logged_in_session(state: CliState) -> AsyncGenerator[SessionManager]:
         try:
             await session.login(state.username, state.password)
         except UnauthorizedError as exc:
-            raise CliError(
-                f"login failed for user {state.username!r} at {state.auth_url}: {exc.detail}"
-            ) from exc
+            raise login_failed(state, exc) from exc
         yield session
 
 
@@ -119,18 +149,11 @@ async def compute_client(state: CliState, *, mqtt: bool) -> AsyncGenerator[Compu
         )
 
     if state.uses_credentials:
-        async with logged_in_session(state) as session:
-            client = build(session.auth_provider())
-            try:
-                yield client
-            finally:
-                await client.close()
-    else:
-        client = build(NoAuthProvider())
-        try:
+        async with logged_in_session(state) as session, build(session.auth_provider()) as client:
             yield client
-        finally:
-            await client.close()
+    else:
+        async with build(NoAuthProvider()) as client:
+            yield client
 
 
 # ---------------------------------------------------------------------- output
@@ -186,6 +209,14 @@ def describe_error(exc: BaseException) -> str:
 def _cause(exc: BaseException) -> str:
     text = str(exc)
     return text.split(": ", 1)[1] if ": " in text else text
+
+
+def report_deleted(json_output: bool, noun: str, ident: object) -> None:
+    """Confirm a deletion: ``{"deleted": <id>, "status": "ok"}`` or ``Deleted <noun> <id>``."""
+    if json_output:
+        print_json({"deleted": ident, "status": "ok"}, compact=True)
+    else:
+        typer.echo(f"Deleted {noun} {ident}")
 
 
 def fail(state: CliState, message: str, exit_code: int = 1) -> NoReturn:

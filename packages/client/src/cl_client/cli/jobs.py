@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from cl_client.batch import BatchItem, BatchProgress
+from cl_client.batch import BatchItem, BatchProgress, BatchProgressCallback
 from cl_client.cli.common import CliError, CliState, compute_client, describe_error, print_json
 from cl_client.compute_client import ComputeClient
 from cl_client.exceptions import JobTimeoutError
@@ -161,6 +161,17 @@ async def run_batch(state: CliState, task_type: str, paths: list[Path], options:
             except Exception as exc:  # a failed download fails this file, not the batch
                 download_errors[item.path] = describe_error(exc)
 
+        async def submit(on_progress: BatchProgressCallback | None) -> list[BatchItem]:
+            return await plugin.submit_batch(
+                paths,
+                options.params,
+                concurrency=options.concurrency,
+                priority=options.priority,
+                timeout=options.timeout,
+                on_progress=on_progress,
+                on_item_done=on_item_done,
+            )
+
         if options.watch:
             with _progress(_stderr_console()) as progress:
                 bar = progress.add_task(f"{task_type} x{len(paths)}", total=100, status="")
@@ -172,24 +183,9 @@ async def run_batch(state: CliState, task_type: str, paths: list[Path], options:
                         status=f"{state_.done}/{state_.total} done, {state_.failed} failed",
                     )
 
-                items = await plugin.submit_batch(
-                    paths,
-                    options.params,
-                    concurrency=options.concurrency,
-                    priority=options.priority,
-                    timeout=options.timeout,
-                    on_progress=on_progress,
-                    on_item_done=on_item_done,
-                )
+                items = await submit(on_progress)
         else:
-            items = await plugin.submit_batch(
-                paths,
-                options.params,
-                concurrency=options.concurrency,
-                priority=options.priority,
-                timeout=options.timeout,
-                on_item_done=on_item_done,
-            )
+            items = await submit(None)
     _print_batch(state, items, download_errors)
     ok = all(item.ok for item in items) and not download_errors
     return 0 if ok else 1

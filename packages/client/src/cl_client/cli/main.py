@@ -10,15 +10,25 @@ from rich.console import Console
 from rich.table import Table
 
 from cl_client.cli import plugins
-from cl_client.cli.common import CliState, compute_client, get_state, print_json, run
+from cl_client.cli.common import (
+    DEFAULT_AUTH_URL,
+    DEFAULT_COMPUTE_URL,
+    DEFAULT_STORE_URL,
+    AuthUrlOpt,
+    CliState,
+    ComputeUrlOpt,
+    StoreUrlOpt,
+    compute_client,
+    get_state,
+    print_json,
+    report_deleted,
+    root_app,
+    run,
+)
 from cl_client.cli.users import user_app
 
-app = typer.Typer(
-    name="cl-client",
-    help="Command-line client of CL Server: run plugins on files, follow jobs, get results.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+app = root_app(
+    "cl-client", "Command-line client of CL Server: run plugins on files, follow jobs, get results."
 )
 
 
@@ -31,15 +41,9 @@ def main_options(
     password: Annotated[
         str | None, typer.Option("--password", envvar="CL_PASSWORD", help="Password for it.")
     ] = None,
-    auth_url: Annotated[
-        str, typer.Option("--auth-url", envvar="CL_AUTH_URL", help="Auth service URL.")
-    ] = "http://localhost:8000",
-    compute_url: Annotated[
-        str, typer.Option("--compute-url", envvar="CL_COMPUTE_URL", help="Compute service URL.")
-    ] = "http://localhost:8002",
-    store_url: Annotated[
-        str, typer.Option("--store-url", envvar="CL_STORE_URL", help="Store service URL.")
-    ] = "http://localhost:8001",
+    auth_url: AuthUrlOpt = DEFAULT_AUTH_URL,
+    compute_url: ComputeUrlOpt = DEFAULT_COMPUTE_URL,
+    store_url: StoreUrlOpt = DEFAULT_STORE_URL,
     mqtt_broker: Annotated[
         str,
         typer.Option(
@@ -184,10 +188,7 @@ def jobs_delete(
     async def go() -> None:
         async with compute_client(state, mqtt=False) as client:
             await client.delete_job(job_id)
-        if state.json_output:
-            print_json({"deleted": job_id, "status": "ok"}, compact=True)
-        else:
-            typer.echo(f"Deleted job {job_id}")
+        report_deleted(state.json_output, "job", job_id)
 
     run(state, go())
 

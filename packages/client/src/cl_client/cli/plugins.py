@@ -1,12 +1,20 @@
-"""Plugin commands of ``cl-client`` (one sub-command group per task type)."""
+"""Plugin commands of ``cl-client`` (one sub-command group per task type).
+
+Every file command takes the same input argument and job options (watch, timeout, output,
+output dir, concurrency, priority) and runs the same way; only its own options, and how they
+become form params, differ. So each command is written as a *params function*: its parameters
+are the command's own typer options, its docstring is the help text, and it returns the form
+params. :func:`_file_command` builds the typer command around it.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -46,6 +54,9 @@ NormalizeOpt = Annotated[
     bool | None,
     typer.Option("--normalize/--no-normalize", help="L2-normalise (server default: yes)."),
 ]
+
+#: Form params of one job; None values are dropped (the server applies its defaults).
+Params = Mapping[str, object]
 
 
 def _submit_file(task_type: str, path: Path, options: JobOptions) -> Submit:
@@ -90,10 +101,76 @@ def _options(
     output_dir: Path | None,
     concurrency: int,
     priority: int,
-    params: Mapping[str, object] | None = None,
+    params: Params | None = None,
 ) -> JobOptions:
     clean = {k: v for k, v in (params or {}).items() if v is not None}
     return JobOptions(watch, timeout, output, output_dir, concurrency, priority, clean)
+
+
+def _parameter(
+    name: str, annotation: object, default: object = inspect.Parameter.empty
+) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation, default=default
+    )
+
+
+def _file_command(
+    app: typer.Typer,
+    name: str,
+    task_type: str,
+    *,
+    timeout: float,
+    inputs: str = "images",
+    concurrency: int = 4,
+    watch_option: object = WatchOpt,
+    leading: int = 0,
+) -> Callable[[Callable[..., Params]], Callable[..., None]]:
+    """Register ``<group> <name> INPUTS...`` around a params function (see the module doc).
+
+    The command's signature, which typer reads, is ``ctx``, the input argument (named
+    ``inputs``), the first ``leading`` options of the params function, the shared job options
+    with this command's defaults, then the params function's other options. A ``CliError``
+    from the params function (a malformed option value) exits with status 2.
+    """
+
+    def build(to_params: Callable[..., Params]) -> Callable[..., None]:
+        own = list(inspect.signature(to_params, eval_str=True).parameters.values())
+
+        def command(
+            ctx: typer.Context,
+            watch: bool,
+            timeout: float,
+            output: Path | None,
+            output_dir: Path | None,
+            concurrency: int,
+            priority: int,
+            **values: object,
+        ) -> None:
+            paths = cast("list[str]", values.pop(inputs))
+            try:
+                params = to_params(**values)
+            except CliError as exc:
+                fail(get_state(ctx), str(exc), 2)
+            options = _options(watch, timeout, output, output_dir, concurrency, priority, params)
+            _run_plugin(ctx, task_type, paths, options)
+
+        job_options = [
+            _parameter("watch", watch_option, False),
+            _parameter("timeout", TimeoutOpt, timeout),
+            _parameter("output", OutputOpt, None),
+            _parameter("output_dir", OutputDirOpt, None),
+            _parameter("concurrency", ConcurrencyOpt, concurrency),
+            _parameter("priority", PriorityOpt, 5),
+        ]
+        head = [_parameter("ctx", typer.Context), _parameter(inputs, InputsArg), *own[:leading]]
+        signature = inspect.Signature([*head, *job_options, *own[leading:]])
+        command.__signature__ = signature  # pyright: ignore[reportFunctionMemberAccess]
+        command.__doc__ = to_params.__doc__
+        app.command(name)(command)
+        return command
+
+    return build
 
 
 # ---------------------------------------------------------------------- embeddings
@@ -101,23 +178,10 @@ def _options(
 clip_app = typer.Typer(help="CLIP embeddings of images (and texts).", no_args_is_help=True)
 
 
-@clip_app.command("embed")
-def clip_embed(
-    ctx: typer.Context,
-    images: InputsArg,
-    watch: WatchOpt = False,
-    timeout: TimeoutOpt = 60.0,
-    output: OutputOpt = None,
-    output_dir: OutputDirOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    priority: PriorityOpt = 5,
-    normalize: NormalizeOpt = None,
-) -> None:
+@_file_command(clip_app, "embed", "clip_embedding", timeout=60.0)
+def clip_embed(normalize: NormalizeOpt = None) -> Params:
     """Embed image(s); output: output/clip_embedding.npy."""
-    options = _options(
-        watch, timeout, output, output_dir, concurrency, priority, {"normalize": normalize}
-    )
-    _run_plugin(ctx, "clip_embedding", images, options)
+    return {"normalize": normalize}
 
 
 @clip_app.command("embed-text")
@@ -161,45 +225,19 @@ def clip_embed_text(
 dino_app = typer.Typer(help="DINOv2 embeddings of images.", no_args_is_help=True)
 
 
-@dino_app.command("embed")
-def dino_embed(
-    ctx: typer.Context,
-    images: InputsArg,
-    watch: WatchOpt = False,
-    timeout: TimeoutOpt = 60.0,
-    output: OutputOpt = None,
-    output_dir: OutputDirOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    priority: PriorityOpt = 5,
-    normalize: NormalizeOpt = None,
-) -> None:
+@_file_command(dino_app, "embed", "dino_embedding", timeout=60.0)
+def dino_embed(normalize: NormalizeOpt = None) -> Params:
     """Embed image(s); output: output/dino_embedding.npy."""
-    options = _options(
-        watch, timeout, output, output_dir, concurrency, priority, {"normalize": normalize}
-    )
-    _run_plugin(ctx, "dino_embedding", images, options)
+    return {"normalize": normalize}
 
 
 face_embedding_app = typer.Typer(help="Embeddings of face images.", no_args_is_help=True)
 
 
-@face_embedding_app.command("embed")
-def face_embed(
-    ctx: typer.Context,
-    images: InputsArg,
-    watch: WatchOpt = False,
-    timeout: TimeoutOpt = 60.0,
-    output: OutputOpt = None,
-    output_dir: OutputDirOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    priority: PriorityOpt = 5,
-    normalize: NormalizeOpt = None,
-) -> None:
+@_file_command(face_embedding_app, "embed", "face_embedding", timeout=60.0)
+def face_embed(normalize: NormalizeOpt = None) -> Params:
     """Embed face image(s); output: output/face_embedding.npy."""
-    options = _options(
-        watch, timeout, output, output_dir, concurrency, priority, {"normalize": normalize}
-    )
-    _run_plugin(ctx, "face_embedding", images, options)
+    return {"normalize": normalize}
 
 
 # ---------------------------------------------------------------------- analysis
@@ -207,49 +245,30 @@ def face_embed(
 exif_app = typer.Typer(help="EXIF and other metadata.", no_args_is_help=True)
 
 
-@exif_app.command("extract")
+@_file_command(exif_app, "extract", "exif", timeout=30.0)
 def exif_extract(
-    ctx: typer.Context,
-    images: InputsArg,
-    watch: WatchOpt = False,
-    timeout: TimeoutOpt = 30.0,
-    output: OutputOpt = None,
-    output_dir: OutputDirOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    priority: PriorityOpt = 5,
     tags: Annotated[
         str | None, typer.Option("--tags", help="Comma-separated tag names (default: all).")
     ] = None,
-) -> None:
+) -> Params:
     """Extract metadata; output: output/exif_metadata.json."""
-    options = _options(watch, timeout, output, output_dir, concurrency, priority, {"tags": tags})
-    _run_plugin(ctx, "exif", images, options)
+    return {"tags": tags}
 
 
 face_detection_app = typer.Typer(help="Face detection with aligned crops.", no_args_is_help=True)
 
 
-@face_detection_app.command("detect")
+@_file_command(face_detection_app, "detect", "face_detection", timeout=30.0)
 def face_detect(
-    ctx: typer.Context,
-    images: InputsArg,
-    watch: WatchOpt = False,
-    timeout: TimeoutOpt = 30.0,
-    output: OutputOpt = None,
-    output_dir: OutputDirOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    priority: PriorityOpt = 5,
     confidence_threshold: Annotated[
         float | None, typer.Option("--confidence-threshold", min=0.0, max=1.0)
     ] = None,
     nms_threshold: Annotated[
         float | None, typer.Option("--nms-threshold", min=0.0, max=1.0)
     ] = None,
-) -> None:
+) -> Params:
     """Detect faces; output: output/face_detection.json and faces/face_<i>.png."""
-    params = {"confidence_threshold": confidence_threshold, "nms_threshold": nms_threshold}
-    options = _options(watch, timeout, output, output_dir, concurrency, priority, params)
-    _run_plugin(ctx, "face_detection", images, options)
+    return {"confidence_threshold": confidence_threshold, "nms_threshold": nms_threshold}
 
 
 class HashAlgorithm(StrEnum):
@@ -260,22 +279,12 @@ class HashAlgorithm(StrEnum):
 hash_app = typer.Typer(help="Content hashes.", no_args_is_help=True)
 
 
-@hash_app.command("compute")
+@_file_command(hash_app, "compute", "hash", timeout=30.0)
 def hash_compute(
-    ctx: typer.Context,
-    images: InputsArg,
-    watch: WatchOpt = False,
-    timeout: TimeoutOpt = 30.0,
-    output: OutputOpt = None,
-    output_dir: OutputDirOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    priority: PriorityOpt = 5,
     algorithm: Annotated[HashAlgorithm | None, typer.Option("--algorithm")] = None,
-) -> None:
+) -> Params:
     """Hash file(s); output: output/hash.json."""
-    params = {"algorithm": algorithm.value if algorithm else None}
-    options = _options(watch, timeout, output, output_dir, concurrency, priority, params)
-    _run_plugin(ctx, "hash", images, options)
+    return {"algorithm": algorithm.value if algorithm else None}
 
 
 # ---------------------------------------------------------------------- media
@@ -294,16 +303,10 @@ def parse_variant(text: str) -> dict[str, int]:
         ) from None
 
 
-@hls_app.command("generate-manifest")
+@_file_command(
+    hls_app, "generate-manifest", "hls_streaming", timeout=120.0, inputs="videos", concurrency=2
+)
 def hls_generate(
-    ctx: typer.Context,
-    videos: InputsArg,
-    watch: WatchOpt = False,
-    timeout: TimeoutOpt = 120.0,
-    output: OutputOpt = None,
-    output_dir: OutputDirOpt = None,
-    concurrency: ConcurrencyOpt = 2,
-    priority: PriorityOpt = 5,
     variant: Annotated[
         list[str] | None,
         typer.Option("--variant", help="HEIGHT:KBPS, repeatable (default 720:3500 and 480:1500)."),
@@ -311,16 +314,10 @@ def hls_generate(
     include_original: Annotated[
         bool | None, typer.Option("--include-original/--no-original")
     ] = None,
-) -> None:
+) -> Params:
     """Transcode video(s) to HLS; -o saves output/adaptive.m3u8, --output-dir saves all."""
-    state = get_state(ctx)
-    try:
-        variants = json.dumps([parse_variant(v) for v in variant]) if variant else None
-    except CliError as exc:
-        fail(state, str(exc), 2)
-    params = {"variants": variants, "include_original": include_original}
-    options = _options(watch, timeout, output, output_dir, concurrency, priority, params)
-    _run_plugin(ctx, "hls_streaming", videos, options)
+    variants = json.dumps([parse_variant(v) for v in variant]) if variant else None
+    return {"variants": variants, "include_original": include_original}
 
 
 class ImageFormat(StrEnum):
@@ -336,23 +333,13 @@ class ImageFormat(StrEnum):
 image_conversion_app = typer.Typer(help="Image format conversion.", no_args_is_help=True)
 
 
-@image_conversion_app.command("convert")
+@_file_command(image_conversion_app, "convert", "image_conversion", timeout=60.0, leading=2)
 def image_convert(
-    ctx: typer.Context,
-    images: InputsArg,
     output_format: Annotated[ImageFormat, typer.Option("--format", "-f", help="Target format.")],
     quality: Annotated[int, typer.Option("--quality", "-q", min=1, max=100)] = 85,
-    watch: WatchOpt = False,
-    timeout: TimeoutOpt = 60.0,
-    output: OutputOpt = None,
-    output_dir: OutputDirOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    priority: PriorityOpt = 5,
-) -> None:
+) -> Params:
     """Convert image(s); output: output/converted_<name>.<ext>."""
-    params = {"format": output_format.value, "quality": quality}
-    options = _options(watch, timeout, output, output_dir, concurrency, priority, params)
-    _run_plugin(ctx, "image_conversion", images, options)
+    return {"format": output_format.value, "quality": quality}
 
 
 media_thumbnail_app = typer.Typer(
@@ -360,26 +347,24 @@ media_thumbnail_app = typer.Typer(
 )
 
 
-@media_thumbnail_app.command("generate")
+@_file_command(
+    media_thumbnail_app,
+    "generate",
+    "media_thumbnail",
+    timeout=60.0,
+    inputs="media",
+    watch_option=WatchLongOpt,  # -w is --width here
+    leading=2,
+)
 def thumbnail_generate(
-    ctx: typer.Context,
-    media: InputsArg,
     width: Annotated[int, typer.Option("--width", "-w", min=1, help="Box width in pixels.")],
     height: Annotated[int, typer.Option("--height", "-h", min=1, help="Box height in pixels.")],
-    watch: WatchLongOpt = False,
-    timeout: TimeoutOpt = 60.0,
-    output: OutputOpt = None,
-    output_dir: OutputDirOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    priority: PriorityOpt = 5,
     keep_aspect: Annotated[
         bool | None, typer.Option("--keep-aspect/--stretch", help="Keep the aspect ratio.")
     ] = None,
-) -> None:
+) -> Params:
     """Thumbnail(s) inside WIDTH x HEIGHT; output: output/thumbnail.jpg."""
-    params = {"width": width, "height": height, "maintain_aspect_ratio": keep_aspect}
-    options = _options(watch, timeout, output, output_dir, concurrency, priority, params)
-    _run_plugin(ctx, "media_thumbnail", media, options)
+    return {"width": width, "height": height, "maintain_aspect_ratio": keep_aspect}
 
 
 def register(app: typer.Typer) -> None:

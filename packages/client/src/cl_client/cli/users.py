@@ -9,7 +9,14 @@ from rich.console import Console
 from rich.table import Table
 
 from cl_client.auth_models import UserCreateRequest, UserResponse, UserUpdateRequest
-from cl_client.cli.common import CliState, get_state, logged_in_session, print_json, run
+from cl_client.cli.common import (
+    CliState,
+    get_state,
+    logged_in_session,
+    print_json,
+    report_deleted,
+    run,
+)
 
 user_app = typer.Typer(help="Manage users (needs admin credentials).", no_args_is_help=True)
 
@@ -129,9 +136,6 @@ def user_delete(
     async def go() -> None:
         async with logged_in_session(state) as session:
             await session.auth_client.delete_user(session.get_token(), user_id)
-        if state.json_output:
-            print_json({"deleted": user_id, "status": "ok"}, compact=True)
-        else:
-            typer.echo(f"Deleted user {user_id}")
+        report_deleted(state.json_output, "user", user_id)
 
     run(state, go())

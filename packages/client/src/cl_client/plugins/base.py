@@ -86,6 +86,21 @@ class BasePluginClient:
             job_id, self.task_type, wait, timeout, on_progress, on_complete
         )
 
+    async def _submit(
+        self,
+        file: Path | str,
+        params: Mapping[str, object] | None,
+        priority: int,
+        wait: bool,
+        timeout: float | None,
+        on_progress: OnJobResponseCallback,
+        on_complete: OnJobResponseCallback,
+    ) -> JobResponse:
+        """Submit one input file as the multipart field ``file`` (what every plugin takes)."""
+        return await self.submit_with_files(
+            {"file": file}, params, priority, wait, timeout, on_progress, on_complete
+        )
+
     async def submit_form(
         self,
         endpoint: str,
@@ -143,3 +158,22 @@ class BasePluginClient:
             on_progress=on_progress,
             on_item_done=on_item_done,
         )
+
+
+class ImageEmbeddingClient(BasePluginClient):
+    """A plugin that embeds an image into a vector (the CLIP and DINOv2 clients share this)."""
+
+    async def embed_image(
+        self,
+        image: Path | str,
+        wait: bool = False,
+        timeout: float | None = None,
+        on_progress: OnJobResponseCallback = None,
+        on_complete: OnJobResponseCallback = None,
+        *,
+        normalize: bool | None = None,
+        priority: int = _DEFAULT_PRIORITY,
+    ) -> JobResponse:
+        """Embed an image; output ``output/<task type>.npy`` (float32, 1-D)."""
+        params = drop_none(normalize=normalize)
+        return await self._submit(image, params, priority, wait, timeout, on_progress, on_complete)

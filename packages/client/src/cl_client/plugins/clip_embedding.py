@@ -4,11 +4,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cl_client.models import JobResponse, OnJobResponseCallback
-from cl_client.plugins.base import BasePluginClient, drop_none
+from cl_client.plugins.base import ImageEmbeddingClient, drop_none
 
 if TYPE_CHECKING:
     from cl_client.compute_client import ComputeClient
@@ -18,31 +17,11 @@ CLIP_TEXT_TASK_TYPE = "clip_text_embedding"
 CLIP_TEXT_ENDPOINT = f"/jobs/{CLIP_TEXT_TASK_TYPE}"
 
 
-class ClipEmbeddingClient(BasePluginClient):
+class ClipEmbeddingClient(ImageEmbeddingClient):
+    """:meth:`embed_image` writes ``output/clip_embedding.npy``; :meth:`embed_text` embeds text."""
+
     def __init__(self, client: ComputeClient) -> None:
         super().__init__(client, "clip_embedding")
-
-    async def embed_image(
-        self,
-        image: Path | str,
-        wait: bool = False,
-        timeout: float | None = None,
-        on_progress: OnJobResponseCallback = None,
-        on_complete: OnJobResponseCallback = None,
-        *,
-        normalize: bool | None = None,
-        priority: int = 5,
-    ) -> JobResponse:
-        """Embed an image; output ``output/clip_embedding.npy`` (float32, 1-D)."""
-        return await self.submit_with_files(
-            {"file": image},
-            drop_none(normalize=normalize),
-            priority,
-            wait,
-            timeout,
-            on_progress,
-            on_complete,
-        )
 
     async def embed_text(
         self,

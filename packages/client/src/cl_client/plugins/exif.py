@@ -32,6 +32,4 @@ class ExifClient(BasePluginClient):
     ) -> JobResponse:
         """Extract metadata; ``tags`` limits ``raw_metadata`` to those tag names (None = all)."""
         params = {"tags": ",".join(tags)} if tags else {}
-        return await self.submit_with_files(
-            {"file": image}, params, priority, wait, timeout, on_progress, on_complete
-        )
+        return await self._submit(image, params, priority, wait, timeout, on_progress, on_complete)

@@ -31,12 +31,5 @@ class FaceDetectionClient(BasePluginClient):
         priority: int = 5,
     ) -> JobResponse:
         """Detect faces; crops are downloadable at ``task_output.faces[i].file_path``."""
-        return await self.submit_with_files(
-            {"file": image},
-            drop_none(confidence_threshold=confidence_threshold, nms_threshold=nms_threshold),
-            priority,
-            wait,
-            timeout,
-            on_progress,
-            on_complete,
-        )
+        params = drop_none(confidence_threshold=confidence_threshold, nms_threshold=nms_threshold)
+        return await self._submit(image, params, priority, wait, timeout, on_progress, on_complete)

@@ -30,12 +30,5 @@ class FaceEmbeddingClient(BasePluginClient):
         priority: int = 5,
     ) -> JobResponse:
         """Embed a face image; output ``output/face_embedding.npy``."""
-        return await self.submit_with_files(
-            {"file": image},
-            drop_none(normalize=normalize),
-            priority,
-            wait,
-            timeout,
-            on_progress,
-            on_complete,
-        )
+        params = drop_none(normalize=normalize)
+        return await self._submit(image, params, priority, wait, timeout, on_progress, on_complete)

@@ -30,12 +30,5 @@ class HashClient(BasePluginClient):
         priority: int = 5,
     ) -> JobResponse:
         """Hash a file; the hash itself is in ``output/hash.json``."""
-        return await self.submit_with_files(
-            {"file": image},
-            drop_none(algorithm=algorithm),
-            priority,
-            wait,
-            timeout,
-            on_progress,
-            on_complete,
-        )
+        params = drop_none(algorithm=algorithm)
+        return await self._submit(image, params, priority, wait, timeout, on_progress, on_complete)

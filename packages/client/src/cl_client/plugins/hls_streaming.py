@@ -43,6 +43,4 @@ class HlsStreamingClient(BasePluginClient):
             )
         if include_original is not None:
             params["include_original"] = include_original
-        return await self.submit_with_files(
-            {"file": video}, params, priority, wait, timeout, on_progress, on_complete
-        )
+        return await self._submit(video, params, priority, wait, timeout, on_progress, on_complete)

@@ -36,6 +36,4 @@ class ImageConversionClient(BasePluginClient):
         params: dict[str, ParamValue] = {"format": output_format}
         if quality is not None:
             params["quality"] = quality
-        return await self.submit_with_files(
-            {"file": image}, params, priority, wait, timeout, on_progress, on_complete
-        )
+        return await self._submit(image, params, priority, wait, timeout, on_progress, on_complete)

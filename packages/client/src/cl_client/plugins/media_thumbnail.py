@@ -32,12 +32,5 @@ class MediaThumbnailClient(BasePluginClient):
         priority: int = 5,
     ) -> JobResponse:
         """Thumbnail inside ``width`` x ``height`` (default 256 x 256); ``output/thumbnail.jpg``."""
-        return await self.submit_with_files(
-            {"file": media},
-            drop_none(width=width, height=height, maintain_aspect_ratio=maintain_aspect_ratio),
-            priority,
-            wait,
-            timeout,
-            on_progress,
-            on_complete,
-        )
+        params = drop_none(width=width, height=height, maintain_aspect_ratio=maintain_aspect_ratio)
+        return await self._submit(media, params, priority, wait, timeout, on_progress, on_complete)

@@ -11,7 +11,7 @@ from cl_server.auth import cli
 from cl_server.auth.cli import user_app
 from cl_server.auth.db import create_auth_engine
 from cl_server.auth.passwords import PasswordHasher
-from cl_server.auth.users import UserStore
+from cl_server.auth.users import UserRecord, UserStore
 
 RUNNER = CliRunner()
 HASHER = PasswordHasher(rounds=4)
@@ -26,8 +26,12 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _store(data_dir: Path) -> UserStore:
-    return UserStore(create_auth_engine(f"sqlite:///{data_dir / 'auth.db'}"))
+def _find_user(data_dir: Path, username: str) -> UserRecord | None:
+    engine = create_auth_engine(f"sqlite:///{data_dir / 'auth.db'}")
+    try:
+        return UserStore(engine).get_by_username(username)
+    finally:
+        engine.dispose()  # Python 3.13 warns about sqlite connections left open
 
 
 def test_create_list_set_password_delete(data_dir: Path) -> None:
@@ -36,7 +40,7 @@ def test_create_list_set_password_delete(data_dir: Path) -> None:
     )
     assert created.exit_code == 0, created.output
     assert "alice" in created.output
-    alice = _store(data_dir).get_by_username("alice")
+    alice = _find_user(data_dir, "alice")
     assert alice is not None
     assert (alice.is_admin, alice.is_active, alice.permissions) == (True, True, ("a", "b"))
     assert HASHER.verify("pw1", alice.password_hash)
@@ -51,12 +55,12 @@ def test_create_list_set_password_delete(data_dir: Path) -> None:
 
     changed = RUNNER.invoke(user_app, ["set-password", "alice"], input="pw2\npw2\n")
     assert changed.exit_code == 0, changed.output
-    alice = _store(data_dir).get_by_username("alice")
+    alice = _find_user(data_dir, "alice")
     assert alice is not None and HASHER.verify("pw2", alice.password_hash)
 
     deleted = RUNNER.invoke(user_app, ["delete", "bob"])
     assert deleted.exit_code == 0
-    assert _store(data_dir).get_by_username("bob") is None
+    assert _find_user(data_dir, "bob") is None
 
 
 def test_errors_exit_1_with_a_message(data_dir: Path) -> None:
@@ -71,7 +75,7 @@ def test_errors_exit_1_with_a_message(data_dir: Path) -> None:
     too_long = RUNNER.invoke(user_app, ["create", "carol", "--password", "x" * 73])
     assert too_long.exit_code == 1
     assert "72 bytes" in too_long.output
-    assert _store(data_dir).get_by_username("carol") is None
+    assert _find_user(data_dir, "carol") is None
 
 
 def test_list_on_a_fresh_data_dir_migrates_and_shows_nothing(data_dir: Path) -> None:

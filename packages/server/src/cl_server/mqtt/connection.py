@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -21,6 +22,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
+FINAL_MESSAGE_LINGER_S = 0.3
 
 
 def _disable_nagle(_client: mqtt.Client, _userdata: object, sock: object) -> None:
@@ -91,6 +93,10 @@ class MqttConnection:
                 info.wait_for_publish(timeout)
             except (RuntimeError, ValueError):
                 logger.debug("could not flush %s before disconnect", final_topic)
+            else:
+                # amqtt acknowledges a message before relaying it, and drops the relay when the
+                # sender disconnects at once (seen: a worker stayed listed after SIGTERM).
+                time.sleep(FINAL_MESSAGE_LINGER_S)
         self._stopping = True  # our own disconnect is not worth a warning
         self._client.disconnect()
         self._client.loop_stop()

@@ -7,9 +7,7 @@ import json
 from cl_server.media.images import register_image_plugins
 from cl_server.plugins.base import JobContext, SingleJobRunner, TaskOutput
 from cl_server.plugins.hash.core import compute_hash
-from cl_server.plugins.hash.spec import HashParams
-
-OUTPUT_PATH = "output/hash.json"
+from cl_server.plugins.hash.spec import HashParams, HashSpec
 
 
 class HashRunner(SingleJobRunner):
@@ -35,5 +33,7 @@ class HashRunner(SingleJobRunner):
             check=ctx.check_cancelled,
             progress=progress,
         )
-        ctx.output_file(OUTPUT_PATH).write_text(json.dumps(result.to_json()), encoding="utf-8")
+        ctx.output_file(HashSpec.output_file).write_text(
+            json.dumps(result.to_json()), encoding="utf-8"
+        )
         return {"media_type": result.media_type}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -170,6 +171,9 @@ def broker(
     run(host, port)
 
 
+SUB_APP_NAMES = frozenset({"user", "models"})
+
+
 def _mount_sub_apps() -> None:
     from cl_server.auth.cli import user_app
     from cl_server.models.cli import models_app
@@ -178,11 +182,13 @@ def _mount_sub_apps() -> None:
     app.add_typer(models_app, name="models", help="List and download model weights.")
 
 
-_mount_sub_apps()
-
-
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    # The sub-apps import the auth database stack (~1 s); load them only when they are invoked
+    # or listed, so `worker`, `compute` and `up` children start faster.
+    if not args or args[0] in SUB_APP_NAMES or args[0].startswith("-"):
+        _mount_sub_apps()
+    app(args)
 
 
 if __name__ == "__main__":

@@ -297,6 +297,8 @@ def test_deleting_or_stopping_kills_ffmpeg(tmp_path: Path, clips: Clips) -> None
         response = httpx.delete(f"{stack.compute_url}/jobs/{job_id}", timeout=10)
         assert response.status_code == 204
         wait_until(lambda: not ffmpeg_pids_mentioning(job_id), 15, "ffmpeg outlived its job")
+        job_dir = stack.data_dir / "compute" / "jobs" / job_id
+        wait_until(lambda: not job_dir.exists(), 15, "the deleted job's files came back")
 
         # Stopping the worker (SIGTERM) while it encodes.
         job_id = submit_ok(

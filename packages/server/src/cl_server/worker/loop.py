@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Mapping
@@ -185,6 +186,9 @@ class Worker:
         job = run.job
         if run.lost.is_set():
             logger.info("discarding result of job %s: it is no longer ours", job.job_id)
+            if self.store.get_job(job.job_id) is None:
+                # Deleted while running: the plugin may have recreated files after the delete.
+                shutil.rmtree(self.jobs_dir / job.job_id, ignore_errors=True)
             return
         if isinstance(result, Exception) and run.cancelled.is_set() and self.stopping.is_set():
             if self.store.release(job.job_id, job.attempt):

@@ -179,3 +179,20 @@ def test_concurrency_runs_several_worker_processes(tmp_path: Path) -> None:
         wait_until(
             lambda: capabilities(stack.compute_url)["num_workers"] == 0, 10, "pool still listed"
         )
+
+
+def test_job_past_the_time_limit_fails_and_the_worker_carries_on(tmp_path: Path) -> None:
+    big = make_large_png(tmp_path / "big.png")
+    small = make_jpeg(tmp_path / "small.jpg")
+    with running_stack(tmp_path, workers=0) as stack:
+        worker = stack.start_worker(["hash"], extra_env={"CL_JOB_TIMEOUT_SECONDS": "0.05"})
+        stack.wait_for_workers(1)
+        slow = wait_for_status(stack.compute_url, submit_ok(stack.compute_url, "hash", big))
+        assert slow["status"] == "failed", slow
+        assert slow["error_message"] == "hash: did not finish within the job time limit of 0.05 s"
+        assert worker.process.poll() is None
+        # The same plugin completes the job when the limit allows it.
+        stack.stop_workers()
+        stack.start_worker(["hash"], extra_env={"CL_JOB_TIMEOUT_SECONDS": "30"})
+        fast = wait_for_status(stack.compute_url, submit_ok(stack.compute_url, "hash", small))
+        assert fast["status"] == "completed"

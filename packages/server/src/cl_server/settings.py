@@ -83,4 +83,8 @@ class WorkerSettings(StoreSettings, MqttSettings):
     concurrency: int = 1
     heartbeat_seconds: float = 10.0
     idle_poll_seconds: float = 1.0
+    job_timeout_seconds: float = 3600.0
+    """A job running longer is told to stop and fails (``CL_JOB_TIMEOUT_SECONDS``)."""
+    job_timeout_grace_seconds: float = 30.0
+    """How long a timed-out plugin may take to stop before the worker process gives up and exits."""
     models_dir: Path | None = None

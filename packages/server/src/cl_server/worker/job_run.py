@@ -22,7 +22,9 @@ class JobRun:
         self.lost = threading.Event()
         """Set when the job is no longer ours: its result must be discarded."""
         self.cancelled = threading.Event()
-        """Tells the plugin to stop: set when lost or when the worker shuts down."""
+        """Tells the plugin to stop: set when lost, timed out, or when the worker shuts down."""
+        self.timed_out = threading.Event()
+        """Set when the job ran past the worker's job time limit."""
         self.last_progress = 0
         self._store = store
         self._publisher = publisher
@@ -37,6 +39,10 @@ class JobRun:
             report_progress=self.report_progress,
             cancelled=self.cancelled,
         )
+
+    def mark_timed_out(self) -> None:
+        self.timed_out.set()
+        self.cancelled.set()
 
     def mark_lost(self) -> None:
         self.lost.set()

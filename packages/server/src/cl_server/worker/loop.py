@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
 from collections.abc import Mapping
-from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -18,13 +18,17 @@ from cl_server.lifecycle import requeue_expired_and_notify
 from cl_server.mqtt.connection import MqttConnection
 from cl_server.mqtt.events import EventPublisher
 from cl_server.plugins.base import PluginRunner, TaskOutput
+from cl_server.settings import WorkerSettings
 from cl_server.store import JobRecord, JobStore
 from cl_server.worker.job_run import JobRun
 from cl_server.worker.lease import LeaseKeeper
+from cl_server.worker.watchdog import Watchdog
 
 logger = logging.getLogger(__name__)
 
 REAP_INTERVAL_S = 5.0
+STUCK_EXIT_STATUS = 70
+"""Exit status of a worker that gave up on a plugin which would not stop (EX_SOFTWARE)."""
 
 
 def failure_message(task_type: str, exc: BaseException) -> str:
@@ -45,10 +49,7 @@ class Worker:
         store: JobStore,
         connection: MqttConnection,
         runners: Mapping[str, PluginRunner],
-        jobs_dir: Path,
-        lease_seconds: float,
-        heartbeat_seconds: float = 10.0,
-        idle_poll_seconds: float = 1.0,
+        settings: WorkerSettings,
         burst: bool = False,
     ) -> None:
         self.worker_id = worker_id
@@ -56,10 +57,8 @@ class Worker:
         self.connection = connection
         self.publisher = EventPublisher(connection)
         self.runners = dict(runners)
-        self.jobs_dir = jobs_dir
-        self.lease_seconds = lease_seconds
-        self.heartbeat_seconds = heartbeat_seconds
-        self.idle_poll_seconds = idle_poll_seconds
+        self.settings = settings
+        self.jobs_dir = settings.jobs_dir
         self.burst = burst
         self.stopping = threading.Event()
         self.processed = 0
@@ -94,7 +93,7 @@ class Worker:
                     continue
                 if self.burst:
                     break
-                self._wake.wait(self.idle_poll_seconds)
+                self._wake.wait(self.settings.idle_poll_seconds)
         finally:
             self.stopping.set()
             self.publisher.close()
@@ -125,7 +124,7 @@ class Worker:
         while not self.stopping.is_set():
             if self.connection.connected:
                 self.publish_capability()
-            self.stopping.wait(self.heartbeat_seconds)
+            self.stopping.wait(self.settings.heartbeat_seconds)
 
     def _maybe_reap(self) -> None:
         now = time.monotonic()
@@ -157,12 +156,20 @@ class Worker:
         for run in runs:
             self.publisher.job_event(run.job.job_id, "processing", 0)
         try:
-            with LeaseKeeper(
-                self.store,
-                worker_id=self.worker_id,
-                leases={run.job.job_id: run.job.attempt for run in runs},
-                interval=max(0.2, self.lease_seconds / 3),
-                on_lost=lambda job_id: by_id[job_id].mark_lost(),
+            with (
+                LeaseKeeper(
+                    self.store,
+                    worker_id=self.worker_id,
+                    leases={run.job.job_id: run.job.attempt for run in runs},
+                    interval=max(0.2, self.settings.lease_seconds / 3),
+                    on_lost=lambda job_id: by_id[job_id].mark_lost(),
+                ),
+                Watchdog(
+                    self.settings.job_timeout_seconds,
+                    grace=self.settings.job_timeout_grace_seconds,
+                    on_overdue=lambda: self._time_out(runs),
+                    on_stuck=lambda: self._abandon(runs),
+                ),
             ):
                 results = self._execute(runner, runs)
             for run, result in zip(runs, results, strict=True):
@@ -170,6 +177,34 @@ class Worker:
         finally:
             self._current = []
             self._set_busy(False)
+
+    def _timeout_message(self, task_type: str) -> str:
+        limit = self.settings.job_timeout_seconds
+        return f"{task_type}: did not finish within the job time limit of {limit:g} s"
+
+    def _time_out(self, runs: list[JobRun]) -> None:
+        logger.warning("job(s) %s ran past the time limit; stopping", [r.job.job_id for r in runs])
+        for run in runs:
+            run.mark_timed_out()
+
+    def _abandon(self, runs: list[JobRun]) -> None:
+        """The plugin ignored the stop request: fail its jobs and end this process.
+
+        A Python thread cannot be interrupted, so the only way to free the worker is to exit;
+        `cl-server up` (or the service manager) starts a fresh one.
+        """
+        for run in runs:
+            job = run.job
+            if self.store.fail(job.job_id, job.attempt, self._timeout_message(job.task_type)):
+                self.publisher.job_event(job.job_id, "failed", run.last_progress)
+        logger.critical(
+            "worker %s: plugin ignored its stop request for %g s; exiting",
+            self.worker_id,
+            self.settings.job_timeout_grace_seconds,
+        )
+        self.publisher.close()
+        self.connection.stop(final_topic=worker_topic(self.worker_id))
+        os._exit(STUCK_EXIT_STATUS)
 
     def _execute(self, runner: PluginRunner, runs: list[JobRun]) -> list[TaskOutput | Exception]:
         if len(runs) == 1:
@@ -198,7 +233,10 @@ class Worker:
         if isinstance(result, Exception):
             if not isinstance(result, (PluginError, JobCancelledError)):
                 logger.error("job %s failed unexpectedly", job.job_id, exc_info=result)
-            message = failure_message(job.task_type, result)
+            if run.timed_out.is_set():
+                message = self._timeout_message(job.task_type)
+            else:
+                message = failure_message(job.task_type, result)
             if self.store.fail(job.job_id, job.attempt, message):
                 logger.info("job %s failed: %s", job.job_id, message)
                 self.publisher.job_event(job.job_id, "failed", run.last_progress)

@@ -47,10 +47,7 @@ def build_worker(settings: WorkerSettings, worker_id: str, *, burst: bool) -> Wo
         store=store,
         connection=connection,
         runners=runners,
-        jobs_dir=settings.jobs_dir,
-        lease_seconds=settings.lease_seconds,
-        heartbeat_seconds=settings.heartbeat_seconds,
-        idle_poll_seconds=settings.idle_poll_seconds,
+        settings=settings,
         burst=burst,
     )
     holder.append(worker)

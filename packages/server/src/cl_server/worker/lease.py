@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from types import TracebackType
 
 from cl_server.store import JobStore
+from cl_server.worker.background import BackgroundThread
 
 logger = logging.getLogger(__name__)
 
 
-class LeaseKeeper:
+class LeaseKeeper(BackgroundThread):
     """Renews each lease every ``interval`` s and calls ``on_lost(job_id)`` once for a job that
     is no longer ours (deleted, or re-leased to another worker after we stalled)."""
+
+    thread_name = "lease-keeper"
 
     def __init__(
         self,
@@ -25,29 +26,15 @@ class LeaseKeeper:
         interval: float,
         on_lost: Callable[[str], None],
     ) -> None:
+        super().__init__()
         self._store = store
         self._worker_id = worker_id
         self._leases = dict(leases)  # job_id -> attempt
         self._interval = interval
         self._on_lost = on_lost
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
-
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self._interval + 5)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        while not self._done.wait(self._interval):
             for job_id, attempt in list(self._leases.items()):
                 try:
                     still_ours = self._store.renew_lease(job_id, self._worker_id, attempt)

@@ -8,12 +8,14 @@ Python, so ``on_stuck`` fails the job and ends the worker process.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from types import TracebackType
+
+from cl_server.worker.background import BackgroundThread
 
 
-class Watchdog:
+class Watchdog(BackgroundThread):
+    thread_name = "job-watchdog"
+
     def __init__(
         self,
         limit: float,
@@ -22,27 +24,13 @@ class Watchdog:
         on_overdue: Callable[[], None],
         on_stuck: Callable[[], None],
     ) -> None:
+        super().__init__()
         self._limit = limit
         self._grace = grace
         self._on_overdue = on_overdue
         self._on_stuck = on_stuck
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="job-watchdog", daemon=True)
 
-    def __enter__(self) -> Watchdog:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._done.set()
-        self._thread.join()
-
-    def _watch(self) -> None:
+    def _run(self) -> None:
         if self._done.wait(self._limit):
             return
         self._on_overdue()

@@ -123,7 +123,9 @@ def test_broker_outage_does_not_stall_jobs(tmp_path: Path) -> None:
             client.loop_stop()
             client.disconnect()
         kinds = [e["event_type"] for e in events if e["job_id"] == second]
-        assert kinds[0] == "queued" and "completed" in kinds
+        # Compute and worker publish over separate connections that reconnect independently,
+        # so right after an outage their events may interleave; all of them must arrive.
+        assert {"queued", "processing", "completed"} <= set(kinds), kinds
 
 
 def test_upload_limit_counts_streamed_bytes(tmp_path: Path) -> None:

@@ -30,3 +30,12 @@ def test_malformed_messages_are_ignored() -> None:
     tracker.handle_message("inference/workers/x", b"{not json")
     tracker.handle_message("inference/workers/y", b'{"worker_id": "y"}')
     assert tracker.summary().num_workers == 0
+
+
+def test_forget_all_empties_the_view() -> None:
+    tracker = CapabilityTracker()
+    tracker.handle_message("inference/workers/a", _message("a", ["hash"], 1))
+    tracker.forget_all()
+    assert tracker.summary().num_workers == 0
+    tracker.handle_message("inference/workers/a", _message("a", ["hash"], 1))
+    assert tracker.summary().capabilities == {"hash": 1}

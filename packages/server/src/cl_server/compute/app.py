@@ -73,7 +73,11 @@ def create_app(settings: ComputeSettings) -> FastAPI:
         settings.jobs_dir.mkdir(parents=True, exist_ok=True)
         tracker = CapabilityTracker()
         connection = MqttConnection(
-            settings.mqtt_host, settings.mqtt_port, client_id_prefix="cl-compute"
+            settings.mqtt_host,
+            settings.mqtt_port,
+            client_id_prefix="cl-compute",
+            # Runs in paho's thread before any retained message of the new session is handled.
+            on_connected=tracker.forget_all,
         )
         connection.subscribe(WORKER_TOPIC_FILTER, tracker.handle_message)
         connection.start()

@@ -32,6 +32,12 @@ class CapabilityTracker:
         with self._lock:
             self._workers[worker_id] = capability
 
+    def forget_all(self) -> None:
+        """Drop every entry; called on each (re)connect, before the broker replays the retained
+        capability messages, so workers that vanished during a broker outage are not kept."""
+        with self._lock:
+            self._workers.clear()
+
     def summary(self) -> WorkerCapabilitiesResponse:
         with self._lock:
             workers = list(self._workers.values())

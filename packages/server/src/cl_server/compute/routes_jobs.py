@@ -51,10 +51,6 @@ def _create_job(
     else:
         job_dir.mkdir(parents=True, exist_ok=True)
     params["output_path"] = spec.output_path(submission.params, submission.filename)
-    # Announce before the job becomes claimable, so `queued` always precedes a worker's
-    # `processing` (PROTOCOL §5.3). If the insert fails the client never learns this id, so the
-    # stray event is harmless.
-    services.publisher.job_event(job_id, "queued", 0)
     try:
         services.store.create_job(
             NewJob(
@@ -68,6 +64,7 @@ def _create_job(
     except BaseException:
         shutil.rmtree(job_dir, ignore_errors=True)
         raise
+    services.publisher.job_event(job_id, "queued", 0)
     return JobCreatedResponse(job_id=job_id, status="queued", task_type=task_type)
 
 

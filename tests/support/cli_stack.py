@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,15 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cl_server.broker.embedded import pick_free_port
+
 READY_LINE = "press Ctrl-C to stop"
 ADMIN_PASSWORD = "acceptance-admin-pw"
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return pick_free_port("127.0.0.1")
 
 
 @dataclass

@@ -45,13 +45,7 @@ class AuthClient(AsyncCloseable):
         try:
             response = await self._session.request(method, url, **kwargs)
         except httpx.ConnectError as exc:
-            try:
-                request: httpx.Request | None = exc.request
-            except RuntimeError:
-                request = None
-            raise ServerUnreachableError(
-                self.base_url, str(exc) or type(exc).__name__, request=request
-            ) from exc
+            raise ServerUnreachableError.from_connect_error(self.base_url, exc) from exc
         raise_for_status(response)
         return response
 

@@ -116,7 +116,7 @@ class ComputeClient(AsyncCloseable):
         try:
             response = await self._session.request(method, url, **kwargs)
         except httpx.ConnectError as exc:
-            raise _unreachable(self.base_url, exc) from exc
+            raise ServerUnreachableError.from_connect_error(self.base_url, exc) from exc
         raise_for_status(response, job_id=job_id)
         return response
 
@@ -215,7 +215,7 @@ class ComputeClient(AsyncCloseable):
                     _discard(tmp)
                     raise
         except httpx.ConnectError as exc:
-            raise _unreachable(self.base_url, exc) from exc
+            raise ServerUnreachableError.from_connect_error(self.base_url, exc) from exc
 
     async def get_job_file_bytes(self, job_id: str, file_path: str) -> bytes:
         """A job file's content in memory (small files: JSON outputs, playlists)."""
@@ -238,6 +238,12 @@ class ComputeClient(AsyncCloseable):
         """
         dest_dir = Path(dest_dir)
         targets = [(f, safe_destination(dest_dir, f)) for f in files]
+        return await self._download_all(job_id, targets, concurrency)
+
+    async def _download_all(
+        self, job_id: str, targets: list[tuple[str, Path]], concurrency: int
+    ) -> list[Path]:
+        """Download ``(file path, destination)`` pairs, at most ``concurrency`` at once."""
         limit = asyncio.Semaphore(max(1, concurrency))
 
         async def one(file_path: str, target: Path) -> Path:
@@ -266,18 +272,11 @@ class ComputeClient(AsyncCloseable):
         """
         files = await self.list_job_output_files(job)
         dest_dir = Path(dest_dir)
-        limit = asyncio.Semaphore(max(1, concurrency))
-
-        async def one(file_path: str) -> Path:
-            relative = file_path
-            if strip_output_prefix and relative.startswith("output/"):
-                relative = relative[len("output/") :]
-            target = safe_destination(dest_dir, relative)
-            async with limit:
-                await self.download_job_file(job.job_id, file_path, target)
-            return target
-
-        return list(await asyncio.gather(*(one(f) for f in files)))
+        targets = [
+            (f, safe_destination(dest_dir, f.removeprefix("output/") if strip_output_prefix else f))
+            for f in files
+        ]
+        return await self._download_all(job.job_id, targets, concurrency)
 
     # ------------------------------------------------------------------ workers
 
@@ -493,11 +492,3 @@ def _replace(tmp: str, dest: Path) -> None:
 
 def _discard(tmp: str) -> None:
     Path(tmp).unlink(missing_ok=True)
-
-
-def _unreachable(url: str, exc: httpx.ConnectError) -> ServerUnreachableError:
-    try:
-        request: httpx.Request | None = exc.request
-    except RuntimeError:
-        request = None
-    return ServerUnreachableError(url, str(exc) or type(exc).__name__, request=request)

@@ -92,6 +92,15 @@ class ServerUnreachableError(httpx.ConnectError, ComputeClientError):
         self.url: str = url
         super().__init__(f"Cannot reach {url}: {cause}", request=request)
 
+    @classmethod
+    def from_connect_error(cls, url: str, exc: httpx.ConnectError) -> ServerUnreachableError:
+        """Wrap httpx's connection failure for the service at ``url`` (keeps its request)."""
+        try:
+            request: httpx.Request | None = exc.request
+        except RuntimeError:  # httpx raises when the error carries no request
+            request = None
+        return cls(url, str(exc) or type(exc).__name__, request=request)
+
 
 class ServerHTTPError(httpx.HTTPStatusError, ComputeClientError):
     """A non-2xx response; ``.response.status_code`` and ``.detail`` tell what went wrong."""

@@ -443,8 +443,7 @@ class MQTTJobMonitor:
         def on_update(_worker_id: str, _capability: WorkerCapability | None) -> None:
             changed.set()
 
-        token = str(uuid.uuid4())
-        self._worker_callbacks[token] = (on_update, loop)
+        token = self.subscribe_worker_updates(on_update)
         deadline = loop.time() + limit
         try:
             while True:
@@ -460,7 +459,7 @@ class MQTTJobMonitor:
                         min(remaining, ComputeClientConfig.WORKER_CAPABILITY_CHECK_INTERVAL),
                     )
         finally:
-            self._worker_callbacks.pop(token, None)
+            self.unsubscribe_worker_updates(token)
 
     # ------------------------------------------------------------------ shutdown
 

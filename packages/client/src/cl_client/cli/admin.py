@@ -212,7 +212,7 @@ async def _service_request(
         try:
             response = await session.request(method, path, **kwargs)  # pyright: ignore[reportArgumentType]
         except httpx.ConnectError as exc:
-            raise ServerUnreachableError(base_url, str(exc) or type(exc).__name__) from exc
+            raise ServerUnreachableError.from_connect_error(base_url, exc) from exc
     raise_for_status(response)
     return response
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import glob
 import json
-import sys
 from collections.abc import AsyncGenerator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -280,7 +279,3 @@ def expand_inputs(patterns: Sequence[str]) -> list[Path]:
                 seen.add(key)
                 found.append(match)
     return found
-
-
-def stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()

@@ -16,6 +16,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
+from cl_server.store.engine import is_memory_sqlite
+
 SQLITE_BUSY_TIMEOUT_S: Final = 30.0
 """The CLI and the service may write the same SQLite file; a writer waits this long for the lock."""
 
@@ -41,16 +43,12 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-def _is_memory_sqlite(url: URL) -> bool:
-    return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
-
-
 def create_auth_engine(url: str | URL) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # pre_ping: a database restart must not surface as an error on the next request.
         return create_engine(parsed, pool_pre_ping=True)
-    if _is_memory_sqlite(parsed):
+    if is_memory_sqlite(parsed):
         # One shared connection, or each pooled connection would see its own empty database.
         return create_engine(
             parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -31,6 +32,11 @@ class KeyPair:
     private_key: ec.EllipticCurvePrivateKey
     public_key_pem: str
     """SubjectPublicKeyInfo PEM, as served by ``GET /auth/public-key``."""
+
+    @cached_property
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        """Parsed once: verifying every request's token against the PEM would re-parse it."""
+        return self.private_key.public_key()
 
 
 def public_pem_of(private_key: ec.EllipticCurvePrivateKey) -> str:

@@ -102,7 +102,7 @@ class AuthService:
     def user_for_token(self, token: str) -> UserRecord:
         """The current record of the token's user; deleted or deactivated users are refused."""
         try:
-            claims = decode_token(token, self.public_key_pem)
+            claims = decode_token(token, self._state.keys.public_key)
         except InvalidTokenError as exc:
             raise InvalidCredentialsError() from exc
         user = self.store.get(claims.user_id)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
 from cl_server.compute.errors import ForbiddenError, NotAuthenticatedError
 from cl_server.compute.public_key import PublicKeySource, PublicKeyUnavailableError
@@ -53,7 +54,7 @@ def _claims_to_caller(claims: dict[str, object]) -> Caller:
     return Caller(user_id=user_id, is_admin=is_admin, permissions=[str(p) for p in permissions])
 
 
-def _decode(token: str, public_key: str) -> dict[str, object]:
+def _decode(token: str, public_key: EllipticCurvePublicKey) -> dict[str, object]:
     return jwt.decode(
         token,
         public_key,

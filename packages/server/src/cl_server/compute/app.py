@@ -76,9 +76,9 @@ def create_app(settings: ComputeSettings) -> FastAPI:
             settings.mqtt_host,
             settings.mqtt_port,
             client_id_prefix="cl-compute",
-            # Runs in paho's thread before any retained message of the new session is handled.
-            on_connected=tracker.forget_all,
         )
+        # Each session starts from the retained messages the broker replays, not an old view.
+        connection.add_connect_hook(tracker.forget_all)
         connection.subscribe(WORKER_TOPIC_FILTER, tracker.handle_message)
         connection.start()
         publisher = EventPublisher(connection)

@@ -33,11 +33,13 @@ class JobFiles:
             raise ApiError(f"Not a file: {file_path}", status_code=400)
         return target
 
-    def remove(self, job_id: str) -> int:
-        """Delete a job's directory; returns the bytes freed."""
-        directory = self.job_dir(job_id)
-        size = directory_size(directory)
-        shutil.rmtree(directory, ignore_errors=True)
+    def remove(self, job_id: str) -> None:
+        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+
+    def remove_measured(self, job_id: str) -> int:
+        """Delete a job's directory; returns the bytes freed (walks the tree first)."""
+        size = directory_size(self.job_dir(job_id))
+        self.remove(job_id)
         return size
 
     def total_size(self) -> int:

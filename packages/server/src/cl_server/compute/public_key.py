@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 logger = logging.getLogger(__name__)
 
@@ -18,24 +20,25 @@ class PublicKeyUnavailableError(Exception):
 class PublicKeySource:
     """Reads the key from a shared PEM file, else fetches ``<auth_url>/auth/public-key``.
 
-    The key is cached; ``refresh()`` re-reads it after a signature failure, since the auth service
-    may have generated a new key pair.
+    The key is parsed once and cached (PyJWT would otherwise parse the PEM on every request);
+    ``refresh()`` re-reads it after a signature failure, since the auth service may have generated
+    a new key pair.
     """
 
     def __init__(self, *, key_path: Path | None, auth_url: str, timeout: float = 5.0) -> None:
         self._key_path = key_path
         self._auth_url = auth_url.rstrip("/")
         self._timeout = timeout
-        self._cached: str | None = None
+        self._cached: EllipticCurvePublicKey | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> str:
+    def get(self) -> EllipticCurvePublicKey:
         with self._lock:
             if self._cached is None:
                 self._cached = self._load()
             return self._cached
 
-    def refresh(self) -> str | None:
+    def refresh(self) -> EllipticCurvePublicKey | None:
         """Reload; returns the new key only if it differs from the cached one."""
         with self._lock:
             old = self._cached
@@ -43,9 +46,23 @@ class PublicKeySource:
                 self._cached = self._load()
             except PublicKeyUnavailableError:
                 return None
-            return self._cached if self._cached != old else None
+            fresh = self._cached
+            unchanged = old is not None and old.public_numbers() == fresh.public_numbers()
+            return None if unchanged else fresh
 
-    def _load(self) -> str:
+    def _load(self) -> EllipticCurvePublicKey:
+        pem = self._load_pem()
+        try:
+            key = load_pem_public_key(pem.encode())
+        except ValueError as exc:
+            raise PublicKeyUnavailableError(
+                f"the auth public key is not a valid PEM: {exc}"
+            ) from exc
+        if not isinstance(key, EllipticCurvePublicKey):
+            raise PublicKeyUnavailableError("the auth public key is not an EC (ES256) key")
+        return key
+
+    def _load_pem(self) -> str:
         if self._key_path is not None and self._key_path.is_file():
             return self._key_path.read_text()
         url = f"{self._auth_url}/auth/public-key"

@@ -65,6 +65,6 @@ def cleanup(
 ) -> CleanupResponse:
     cutoff = now_ms() - days * MS_PER_DAY
     old_jobs = services.store.list_jobs_created_before(cutoff)
-    freed = sum(services.files.remove(job.job_id) for job in old_jobs)
+    freed = sum(services.files.remove_measured(job.job_id) for job in old_jobs)
     deleted = services.store.delete_jobs([job.job_id for job in old_jobs])
     return CleanupResponse(deleted_count=deleted, freed_space=freed)

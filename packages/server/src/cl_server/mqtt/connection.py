@@ -42,12 +42,11 @@ class MqttConnection:
         *,
         client_id_prefix: str,
         will_topic: str | None = None,
-        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._subscriptions: dict[str, MessageHandler] = {}
-        self._on_connected_hook = on_connected
+        self._connect_hooks: list[Callable[[], None]] = []
         self._connected = threading.Event()
         self._stopping = False
         self._client = mqtt.Client(
@@ -76,6 +75,11 @@ class MqttConnection:
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
+
+    def add_connect_hook(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` after every (re)connect, in paho's network thread, before any message of
+        the new session is handled."""
+        self._connect_hooks.append(hook)
 
     def subscribe(self, topic: str, handler: MessageHandler) -> None:
         self._subscriptions[topic] = handler
@@ -119,8 +123,8 @@ class MqttConnection:
             client.subscribe(topic, qos=1)
         self._connected.set()
         logger.info("connected to MQTT broker %s:%s", self.host, self.port)
-        if self._on_connected_hook is not None:
-            self._on_connected_hook()
+        for hook in self._connect_hooks:
+            hook()
 
     def _handle_disconnect(
         self,

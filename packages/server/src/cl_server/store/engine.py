@@ -28,13 +28,14 @@ def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def _is_memory(url: URL) -> bool:
+def is_memory_sqlite(url: URL) -> bool:
+    """An in-memory SQLite URL: every new connection would open its own empty database."""
     return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
 
 
 def ensure_sqlite_parent(url: URL) -> None:
     """Create the directory of a SQLite file, so a fresh data directory just works."""
-    if not is_sqlite(url) or _is_memory(url) or url.database is None:
+    if not is_sqlite(url) or is_memory_sqlite(url) or url.database is None:
         return
     database = url.database
     if database.startswith("file:"):
@@ -49,7 +50,7 @@ def create_store_engine(url: str | URL) -> Engine:
         return create_engine(parsed, pool_pre_ping=True)
 
     ensure_sqlite_parent(parsed)
-    if _is_memory(parsed):
+    if is_memory_sqlite(parsed):
         # One shared connection, or every pooled connection would see its own empty database.
         # Only suitable for single-threaded use (tests, throwaway runs).
         engine = create_engine(

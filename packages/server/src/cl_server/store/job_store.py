@@ -311,20 +311,7 @@ class JobStore:
         )
 
     def fail(self, job_id: str, attempt: int, error_message: str) -> bool:
-        now = now_ms()
-        return self._update_attempt(
-            job_id,
-            attempt,
-            {
-                "status": FAILED,
-                "task_output": None,
-                "error_message": error_message,
-                "completed_at": now,
-                "updated_at": now,
-                "leased_by": None,
-                "lease_expires_at": None,
-            },
-        )
+        return self._update_attempt(job_id, attempt, _to_failed(now_ms(), error_message))
 
     def release(self, job_id: str, attempt: int) -> bool:
         """Give a job back on graceful shutdown; the attempt is not charged to the job."""
@@ -354,19 +341,15 @@ class JobStore:
             for row in rows:
                 charged = row.attempt - row.releases
                 if charged >= self._max_attempts:
-                    row.status = FAILED
-                    row.error_message = (
+                    changes = _to_failed(
+                        now,
                         f"Job failed after {charged} attempts: worker lease expired "
-                        f"(last worker: {row.leased_by})"
+                        f"(last worker: {row.leased_by})",
                     )
-                    row.task_output = None
-                    row.completed_at = now
-                    row.updated_at = now
-                    row.leased_by = None
-                    row.lease_expires_at = None
                 else:
-                    for key, value in _back_to_queue(now).items():
-                        setattr(row, key, value)
+                    changes = _back_to_queue(now)
+                for key, value in changes.items():
+                    setattr(row, key, value)
             session.flush()
             return [_record(row) for row in rows]
 
@@ -415,6 +398,18 @@ def _back_to_queue(now: int) -> dict[str, Any]:
         "status": QUEUED,
         "progress": 0,
         "started_at": None,
+        "updated_at": now,
+        "leased_by": None,
+        "lease_expires_at": None,
+    }
+
+
+def _to_failed(now: int, error_message: str) -> dict[str, Any]:
+    return {
+        "status": FAILED,
+        "task_output": None,
+        "error_message": error_message,
+        "completed_at": now,
         "updated_at": now,
         "leased_by": None,
         "lease_expires_at": None,

@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -40,24 +41,19 @@ def _client_host(host: str) -> str:
     return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
 
 
-def _wait_http(url: str, child: Child, deadline: float) -> bool:
+def _http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_ready(ready: Callable[[], bool], child: Child, deadline: float) -> bool:
+    """Poll ``ready`` until it holds; False if ``child`` exits or the deadline passes first."""
     while time.monotonic() < deadline:
         if child.poll() is not None:
             return False
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    return False
-
-
-def _wait_port(host: str, port: int, child: Child, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            return False
-        if broker_reachable(host, port):
+        if ready():
             return True
         time.sleep(0.1)
     return False
@@ -119,7 +115,9 @@ class Supervisor:
                 "broker", ["broker", "--host", opts.mqtt_host, "--port", str(opts.mqtt_port)]
             )
             self.services.append(broker)
-            if not _wait_port(mqtt_local, opts.mqtt_port, broker, deadline):
+            if not _wait_ready(
+                lambda: broker_reachable(mqtt_local, opts.mqtt_port), broker, deadline
+            ):
                 announce(
                     self.out, f"the embedded MQTT broker did not start on port {opts.mqtt_port}"
                 )
@@ -128,7 +126,7 @@ class Supervisor:
         compute = self._spawn("compute", ["compute"])
         self.services += [auth, compute]
         for child, url in ((auth, self.auth_url), (compute, self.compute_url)):
-            if not _wait_http(f"{url}/", child, deadline):
+            if not _wait_ready(lambda u=url: _http_ok(f"{u}/"), child, deadline):
                 announce(self.out, f"{child.name} did not come up at {url}; stopping")
                 return False
         self.workers = [self._spawn_worker(i) for i in range(opts.workers)]

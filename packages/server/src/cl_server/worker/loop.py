@@ -67,6 +67,8 @@ class Worker:
         self._current: list[JobRun] = []
         self._last_reap = 0.0
         connection.subscribe(JOB_EVENTS_TOPIC, self._on_job_event)
+        # Announce ourselves on every (re)connect, e.g. after a broker restart.
+        connection.add_connect_hook(self.publish_capability)
 
     @property
     def task_types(self) -> list[str]:

@@ -33,14 +33,11 @@ def build_worker(settings: WorkerSettings, worker_id: str, *, burst: bool) -> Wo
         max_attempts=settings.max_attempts,
     )
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
-    holder: list[Worker] = []
     connection = MqttConnection(
         settings.mqtt_host,
         settings.mqtt_port,
         client_id_prefix=f"cl-{worker_id}",
         will_topic=worker_topic(worker_id),
-        # Announce ourselves on every (re)connect, e.g. after a broker restart.
-        on_connected=lambda: holder[0].publish_capability() if holder else None,
     )
     worker = Worker(
         worker_id=worker_id,
@@ -50,7 +47,6 @@ def build_worker(settings: WorkerSettings, worker_id: str, *, burst: bool) -> Wo
         settings=settings,
         burst=burst,
     )
-    holder.append(worker)
     connection.start()
     return worker
 

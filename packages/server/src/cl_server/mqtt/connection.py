@@ -1,8 +1,9 @@
 """A paho-mqtt client that connects in the background and never blocks job processing.
 
 The job store is the source of truth; MQTT only tells listeners about changes. So a broker that is
-down at start or goes away later must not stop a service: paho queues QoS 1 messages while offline
-and reconnects by itself, and subscriptions are renewed on every (re)connect.
+down at start or goes away later must not stop a service: messages published while offline wait
+in a local queue and go out, in order, as soon as the broker accepts the next connection; paho
+reconnects by itself, and subscriptions are renewed on every (re)connect.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -23,6 +26,14 @@ logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
 FINAL_MESSAGE_LINGER_S = 0.3
+MAX_OFFLINE_MESSAGES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _OfflineMessage:
+    topic: str
+    payload: bytes
+    retain: bool
 
 
 def _disable_nagle(_client: mqtt.Client, _userdata: object, sock: object) -> None:
@@ -48,14 +59,18 @@ class MqttConnection:
         self._subscriptions: dict[str, MessageHandler] = {}
         self._connect_hooks: list[Callable[[], None]] = []
         self._connected = threading.Event()
+        # Guards the connected flag together with the offline queue, so a message is either handed
+        # to paho on a live session or queued and flushed by the next on_connect, never neither.
+        self._publish_lock = threading.Lock()
+        self._offline: deque[_OfflineMessage] = deque(maxlen=MAX_OFFLINE_MESSAGES)
         self._stopping = False
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"{client_id_prefix}-{uuid.uuid4().hex[:8]}",
             clean_session=True,
         )
-        # Offline buffering: keep publishing into paho's queue while the broker is away.
-        self._client.max_queued_messages_set(10_000)
+        # Unacknowledged QoS 1 messages of a session that dies are re-sent by paho on reconnect.
+        self._client.max_queued_messages_set(MAX_OFFLINE_MESSAGES)
         self._client.reconnect_delay_set(min_delay=1, max_delay=5)
         if will_topic is not None:
             self._client.will_set(will_topic, payload=b"", qos=1, retain=True)
@@ -86,8 +101,20 @@ class MqttConnection:
         if self.connected:
             self._client.subscribe(topic, qos=1)
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> mqtt.MQTTMessageInfo:
-        return self._client.publish(topic, payload, qos=1, retain=retain)
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Send at QoS 1 now, or once the broker is back.
+
+        paho alone loses messages published while it reconnects: one that lands between the new
+        socket and its CONNECT packet is written first, and the broker rejects the session (seen as
+        a lost ``queued`` or ``processing`` event in test_broker_outage_does_not_stall_jobs).
+        """
+        with self._publish_lock:
+            if self._connected.is_set():
+                self._client.publish(topic, payload, qos=1, retain=retain)
+            else:
+                if len(self._offline) == self._offline.maxlen:
+                    logger.warning("MQTT offline queue full; dropping the oldest message")
+                self._offline.append(_OfflineMessage(topic, payload, retain))
 
     def stop(self, *, final_topic: str | None = None, timeout: float = 2.0) -> None:
         """Disconnect cleanly, first publishing an empty retained payload on ``final_topic``."""
@@ -121,7 +148,11 @@ class MqttConnection:
             return
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
-        self._connected.set()
+        with self._publish_lock:
+            self._connected.set()
+            while self._offline:
+                message = self._offline.popleft()
+                client.publish(message.topic, message.payload, qos=1, retain=message.retain)
         logger.info("connected to MQTT broker %s:%s", self.host, self.port)
         for hook in self._connect_hooks:
             hook()
@@ -138,7 +169,8 @@ class MqttConnection:
             logger.warning(
                 "lost MQTT broker %s:%s (%s); reconnecting", self.host, self.port, reason_code
             )
-        self._connected.clear()
+        with self._publish_lock:
+            self._connected.clear()
 
     def _handle_message(
         self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage

@@ -24,6 +24,8 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from cl_client.paho_shutdown import shut_down_paho_client
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -90,8 +92,7 @@ class TerminalEvents:
                 raise TimeoutError(f"{len(job_ids - self.arrivals.keys())} jobs never finished")
 
     def close(self) -> None:
-        self._client.loop_stop()
-        self._client.disconnect()
+        shut_down_paho_client(self._client)
 
 
 def submit(client: httpx.Client, image: Path) -> str:

@@ -14,8 +14,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from cl_server.broker import EmbeddedBroker, broker_reachable, run_broker
-from cl_server.broker.embedded import BrokerStartError, pick_free_port
+from cl_client.paho_shutdown import shut_down_paho_client
+from cl_server.broker import EmbeddedBroker, broker_reachable, embedded, run_broker
+from cl_server.broker.embedded import BrokerStartError, ephemeral_range_start, pick_free_port
 from cl_server.broker.server import _enable_tcp_keepalive  # pyright: ignore[reportPrivateUsage]
 
 pytestmark = pytest.mark.integration
@@ -88,8 +89,7 @@ class MqttTestClient:
         return self.messages.get(timeout=WAIT)
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        shut_down_paho_client(self.client)
 
 
 @pytest.fixture
@@ -346,6 +346,21 @@ def test_start_fails_readably_when_port_taken() -> None:
         with pytest.raises(BrokerStartError, match=f"127.0.0.1:{port}"):
             broker.start()
         assert not broker.running
+
+
+def test_picked_port_is_free_and_below_the_ephemeral_range() -> None:
+    port = pick_free_port("127.0.0.1")
+    assert embedded.LOWEST_PICKED_PORT <= port < ephemeral_range_start()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+
+
+def test_picked_port_falls_back_to_any_free_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedded, "ephemeral_range_start", lambda: 1024)
+    port = pick_free_port("127.0.0.1")
+    assert port >= 1024
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
 
 
 async def test_run_broker_serves_until_cancelled() -> None:

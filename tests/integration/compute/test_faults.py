@@ -14,6 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from cl_client.paho_shutdown import shut_down_paho_client
 from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
 from tests.support.media import make_jpeg, make_large_png
 from tests.support.stack import running_stack
@@ -122,8 +123,7 @@ def test_broker_outage_does_not_stall_jobs(tmp_path: Path) -> None:
                     lambda: {"queued", "processing", "completed"} <= kinds_of(second), timeout=30
                 ), events
         finally:
-            client.loop_stop()
-            client.disconnect()
+            shut_down_paho_client(client)
 
 
 def test_upload_limit_counts_streamed_bytes(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
+from cl_client.paho_shutdown import shut_down_paho_client
 from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
 from tests.support.media import camera_exif, make_jpeg, make_truncated_jpeg
 from tests.support.stack import Stack
@@ -164,8 +165,7 @@ def test_mqtt_events_queued_processing_completed(noauth_stack: Stack, tmp_path: 
             ), events
         job = get_job(noauth_stack.compute_url, job_id)
     finally:
-        client.loop_stop()
-        client.disconnect()
+        shut_down_paho_client(client)
 
     mine = [e for e in events if e["job_id"] == job_id]
     kinds = [e["event_type"] for e in mine]

@@ -39,6 +39,7 @@ from cl_client.event_router import (
 )
 from cl_client.exceptions import WorkerUnavailableError
 from cl_client.models import JobEvent, JobResponse, OnJobResponseCallback, WorkerCapability
+from cl_client.paho_shutdown import shut_down_paho_client
 from cl_client.server_config import ServerConfig
 from cl_client.topics import JOB_EVENTS_TOPIC, WORKER_TOPIC_FILTER, WORKER_TOPIC_PREFIX
 
@@ -470,8 +471,7 @@ class MQTTJobMonitor:
         self._closed = True
         client = self._client
         if client is not None:
-            client.disconnect()
-            client.loop_stop()
+            shut_down_paho_client(client)
         self._connected = False
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 import threading
+from pathlib import Path
 from types import TracebackType
 
 from cl_server.broker.server import run_broker
@@ -16,17 +18,51 @@ class BrokerStartError(ClServerError):
     """The embedded broker did not come up (port taken, bad host, amqtt failure)."""
 
 
-def pick_free_port(host: str) -> int:
-    """A TCP port that was free on ``host`` a moment ago.
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PICKED_PORT = 10_000
+DEFAULT_EPHEMERAL_START = 32_768  # Linux's default; BSD and macOS start even higher (49152)
+
+
+def ephemeral_range_start() -> int:
+    """The first port the kernel hands out as a local port for outgoing connections."""
+    try:
+        return int(EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return DEFAULT_EPHEMERAL_START
+
+
+def _can_bind(family: socket.AddressFamily, host: str, port: int) -> bool:
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def pick_free_port(host: str, *, attempts: int = 200) -> int:
+    """A TCP port that was free on ``host`` a moment ago, chosen below the ephemeral range.
 
     Chosen up front (rather than binding port 0 inside amqtt) because a host such as ``localhost``
     may resolve to several addresses, and port 0 would then give each address a different port.
+
+    Below the ephemeral range because a broker's port must stay free while the broker restarts:
+    once its listener closes, the kernel may give that port to any outgoing connection (seen: a
+    restarted test broker failed with "address already in use"), and clients retrying a connection
+    to a port in that range can even end up connected to themselves.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    ceiling = ephemeral_range_start()
+    if ceiling > LOWEST_PICKED_PORT:
+        chooser = random.Random()
+        for _ in range(attempts):
+            port = chooser.randrange(LOWEST_PICKED_PORT, ceiling)
+            if _can_bind(family, host, port):
+                return port
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        picked: int = sock.getsockname()[1]
+        return picked
 
 
 class EmbeddedBroker:

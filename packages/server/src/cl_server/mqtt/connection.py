@@ -22,6 +22,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from cl_client.paho_shutdown import shut_down_paho_client
+
 logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
@@ -129,8 +131,7 @@ class MqttConnection:
                 # sender disconnects at once (seen: a worker stayed listed after SIGTERM).
                 time.sleep(FINAL_MESSAGE_LINGER_S)
         self._stopping = True  # our own disconnect is not worth a warning
-        self._client.disconnect()
-        self._client.loop_stop()
+        shut_down_paho_client(self._client)
         self._connected.clear()
 
     def _handle_connect(

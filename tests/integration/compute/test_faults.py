@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
+import psutil
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -179,6 +180,41 @@ def test_concurrency_runs_several_worker_processes(tmp_path: Path) -> None:
         wait_until(
             lambda: capabilities(stack.compute_url)["num_workers"] == 0, 10, "pool still listed"
         )
+
+
+def pool_workers(parent: psutil.Process) -> set[int]:
+    """The pool's worker processes (multiprocessing also starts a resource tracker)."""
+    return {
+        child.pid
+        for child in parent.children()
+        if child.status() != psutil.STATUS_ZOMBIE
+        and "multiprocessing.spawn" in " ".join(child.cmdline())
+    }
+
+
+def test_pool_replaces_a_child_that_dies(tmp_path: Path) -> None:
+    image = make_jpeg(tmp_path / "p.jpg")
+    with running_stack(tmp_path, workers=0) as stack:
+        pool = stack.start_worker(["hash"], "pool", extra_args=["--concurrency", "2"])
+        stack.wait_for_workers(2)
+        parent = psutil.Process(pool.process.pid)
+        first = pool_workers(parent)
+        assert len(first) == 2
+        psutil.Process(min(first)).kill()
+        wait_until(
+            lambda: len(pool_workers(parent) - first) == 1 and len(pool_workers(parent)) == 2,
+            30,
+            f"pool did not replace the killed worker: {pool.log()}",
+        )
+        assert "exited with status -9; restarting" in pool.log()
+        wait_until(
+            lambda: pool.log().count(" serving: hash") == 3,  # two at start, one replacement
+            30,
+            f"the replacement did not start serving: {pool.log()}",
+        )
+        job_ids = [submit_ok(stack.compute_url, "hash", image) for _ in range(4)]
+        assert all(wait_for_status(stack.compute_url, j)["status"] == "completed" for j in job_ids)
+        assert pool.terminate(timeout=30) == 0
 
 
 def test_job_past_the_time_limit_fails_and_the_worker_carries_on(tmp_path: Path) -> None:

@@ -1,9 +1,8 @@
-"""``cl-server worker``: one or more worker processes (``--concurrency N``)."""
+"""``cl-server worker``: one worker in this process, or a pool of them (``--concurrency N``)."""
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
 import socket
@@ -16,6 +15,7 @@ from cl_server.settings import WorkerSettings
 from cl_server.store import JobStore
 from cl_server.worker.loop import Worker
 from cl_server.worker.plugins_loader import load_runners, parse_task_list
+from cl_server.worker.pool import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -74,29 +74,8 @@ def run(settings: WorkerSettings, *, worker_id: str | None, concurrency: int, bu
     """Entry point of ``cl-server worker``; returns an exit status."""
     base_id = worker_id or settings.worker_id or default_worker_id()
     parse_task_list(settings.tasks)  # fail fast on a typo, before spawning anything
+    configure_logging()
     if concurrency <= 1:
         run_single(settings, base_id, burst)
         return 0
-    context = multiprocessing.get_context("spawn")
-    processes = [
-        context.Process(
-            target=run_single,
-            args=(settings, f"{base_id}-{i + 1}", burst),
-            name=f"{base_id}-{i + 1}",
-        )
-        for i in range(concurrency)
-    ]
-    for process in processes:
-        process.start()
-
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        for process in processes:
-            if process.pid is not None and process.is_alive():
-                os.kill(process.pid, signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    # Ctrl-C already reaches every process of the terminal's group; forwarding would double it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for process in processes:
-        process.join()
-    return max((process.exitcode or 0) for process in processes)
+    return WorkerPool(settings, base_id, concurrency, burst=burst, target=run_single).run()

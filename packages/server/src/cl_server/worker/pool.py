@@ -1,0 +1,109 @@
+"""``cl-server worker --concurrency N``: N worker processes kept alive by one parent."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+from cl_server.settings import WorkerSettings
+
+logger = logging.getLogger(__name__)
+
+RESTART_DELAY_S = 2.0
+"""Pause before replacing a child that died, so a worker that cannot start does not spin."""
+
+WorkerMain = Callable[[WorkerSettings, str, bool], object]
+
+
+class WorkerPool:
+    """Runs one worker per process and replaces any that dies while the pool is serving.
+
+    A child that exits with status 0 stopped on purpose (burst mode drained the queue, or it was
+    told to stop) and is not replaced; any other exit (a crash, SIGKILL, the job time limit's
+    forced exit) is, under the same worker id, so its capability topic is simply re-announced.
+    """
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        base_id: str,
+        concurrency: int,
+        *,
+        burst: bool,
+        target: WorkerMain,
+    ) -> None:
+        self._settings = settings
+        self._burst = burst
+        self._target = target
+        self._context = multiprocessing.get_context("spawn")
+        self._ids = [f"{base_id}-{index + 1}" for index in range(concurrency)]
+        self._processes: list[BaseProcess] = []
+        self._stopping = threading.Event()
+        self._forwarding = False  # SIGTERM is passed on; Ctrl-C reaches the children by itself
+        self._signalled: set[int] = set()  # a second signal would make a child stop at once
+
+    def run(self) -> int:
+        """Serve until SIGTERM (or until every burst-mode child is done); the worst exit status."""
+        signal.signal(signal.SIGTERM, self._forward_stop)
+        # Ctrl-C already reaches every process of the terminal's group; forwarding would double it.
+        signal.signal(signal.SIGINT, self._note_interrupt)
+        self._processes = [self._spawn(worker_id) for worker_id in self._ids]
+        while True:
+            running = [process for process in self._processes if process.exitcode is None]
+            if not running:
+                break
+            wait([process.sentinel for process in running])
+            for index, process in enumerate(self._processes):
+                if self._should_replace(process):
+                    self._processes[index] = self._replace(process)
+            if self._forwarding:
+                self._signal_children()  # also reaches a child replaced while the signal came
+        return max((process.exitcode or 0) for process in self._processes)
+
+    def _spawn(self, worker_id: str) -> BaseProcess:
+        process = self._context.Process(
+            target=self._target, args=(self._settings, worker_id, self._burst), name=worker_id
+        )
+        process.start()
+        return process
+
+    def _should_replace(self, process: BaseProcess) -> bool:
+        return (
+            process.exitcode is not None
+            and process.exitcode != 0
+            and not self._burst
+            and not self._stopping.is_set()
+        )
+
+    def _replace(self, dead: BaseProcess) -> BaseProcess:
+        logger.warning(
+            "worker %s exited with status %s; restarting in %.0f s",
+            dead.name,
+            dead.exitcode,
+            RESTART_DELAY_S,
+        )
+        if self._stopping.wait(RESTART_DELAY_S):
+            return dead
+        return self._spawn(dead.name)
+
+    def _forward_stop(self, _signum: int, _frame: FrameType | None) -> None:
+        self._forwarding = True
+        self._stopping.set()
+        self._signal_children()
+
+    def _note_interrupt(self, _signum: int, _frame: FrameType | None) -> None:
+        self._stopping.set()
+
+    def _signal_children(self) -> None:
+        for process in self._processes:
+            pid = process.pid
+            if pid is not None and process.exitcode is None and pid not in self._signalled:
+                self._signalled.add(pid)
+                os.kill(pid, signal.SIGTERM)

@@ -15,6 +15,7 @@ import m3u8
 import pytest
 from PIL import Image
 
+from cl_server.media.ffmpeg import orphan_guard
 from cl_server.media.probe import probe_media
 from cl_server.plugins.hls_streaming.playlists import peak_bit_rate
 from tests.integration.media.conftest import (
@@ -307,3 +308,14 @@ def test_deleting_or_stopping_kills_ffmpeg(tmp_path: Path, clips: Clips) -> None
         wait_encoding(stack, job_id)
         stack.workers[0].terminate(timeout=30)
         assert not ffmpeg_pids_mentioning(job_id)
+
+
+@pytest.mark.skipif(not orphan_guard(), reason="no parent-death guard here (needs Linux setpriv)")
+def test_killed_worker_takes_ffmpeg_with_it(tmp_path: Path, clips: Clips) -> None:
+    with running_stack(tmp_path, mode="no-auth", workers=1, tasks=["hls_streaming"]) as stack:
+        job_id = submit_ok(
+            stack.compute_url, "hls_streaming", clips.hd_10s, data={"variants": SLOW_VARIANTS}
+        )
+        wait_encoding(stack, job_id)
+        stack.workers[0].kill()  # SIGKILL: the worker runs no cleanup of its own
+        wait_until(lambda: not ffmpeg_pids_mentioning(job_id), 5, "ffmpeg outlived its worker")

@@ -8,10 +8,12 @@ with hardware encoders). The variable is read at call time, not at import.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -48,6 +50,22 @@ def ffmpeg_exe() -> str:
         raise PluginUnavailableError(
             f"no ffmpeg available ({exc}); install imageio-ffmpeg or set {FFMPEG_PATH_ENV}"
         ) from exc
+
+
+@functools.cache
+def orphan_guard() -> tuple[str, ...]:
+    """A command prefix that kills ffmpeg when the process that started it dies.
+
+    ``run_ffmpeg`` kills ffmpeg on every way out it sees, but a worker killed by SIGKILL or the
+    OOM killer sees none, and ffmpeg ignores the broken progress pipe and encodes on into a job
+    directory that another worker may already be filling. On Linux, util-linux's ``setpriv``
+    sets the parent-death signal (PR_SET_PDEATHSIG) and then execs ffmpeg. Elsewhere, or where
+    ``setpriv`` is missing, there is no guard.
+    """
+    if not sys.platform.startswith("linux"):
+        return ()
+    setpriv = shutil.which("setpriv")
+    return (setpriv, "--pdeathsig", "KILL", "--") if setpriv else ()
 
 
 def parse_progress_seconds(line: str) -> float | None:
@@ -88,7 +106,8 @@ def run_ffmpeg(
     outlives its job. ``on_progress`` receives the media time reached, in seconds, on the calling
     thread; ``args`` should include ``-progress pipe:1`` for it to be called.
     """
-    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
+    exe = ffmpeg_exe()
+    command = [*orphan_guard(), exe, "-hide_banner", "-nostdin", *args]
     with tempfile.TemporaryFile() as stderr_file:
         try:
             proc = subprocess.Popen(
@@ -99,7 +118,7 @@ def run_ffmpeg(
                 start_new_session=True,  # own process group: killpg reaches every child
             )
         except OSError as exc:
-            raise PluginUnavailableError(f"cannot start ffmpeg ({command[0]}): {exc}") from exc
+            raise PluginUnavailableError(f"cannot start ffmpeg ({exe}): {exc}") from exc
         progress = _ProgressReader(proc.stdout)
         reported: float | None = None
         try:

@@ -20,13 +20,17 @@ from cl_server.mqtt.events import EventPublisher
 from cl_server.plugins.base import PluginRunner, TaskOutput
 from cl_server.settings import WorkerSettings
 from cl_server.store import JobRecord, JobStore
+from cl_server.timeutil import now_ms
 from cl_server.worker.job_run import JobRun
 from cl_server.worker.lease import LeaseKeeper
+from cl_server.worker.queued_sightings import QueuedSightings
 from cl_server.worker.watchdog import Watchdog
 
 logger = logging.getLogger(__name__)
 
 REAP_INTERVAL_S = 5.0
+QUEUED_EVENT_WAIT_S = 0.5
+"""Longest a worker holds back ``processing`` for a fresh job's ``queued`` event to pass by."""
 STUCK_EXIT_STATUS = 70
 """Exit status of a worker that gave up on a plugin which would not stop (EX_SOFTWARE)."""
 
@@ -66,9 +70,10 @@ class Worker:
         self._busy = False
         self._current: list[JobRun] = []
         self._last_reap = 0.0
+        self._queued_seen = QueuedSightings()
+        self._listening_since_ms: int | None = None
         connection.subscribe(JOB_EVENTS_TOPIC, self._on_job_event)
-        # Announce ourselves on every (re)connect, e.g. after a broker restart.
-        connection.add_connect_hook(self.publish_capability)
+        connection.add_connect_hook(self._on_connect)
 
     @property
     def task_types(self) -> list[str]:
@@ -114,13 +119,32 @@ class Worker:
 
     # --- internals -----------------------------------------------------------------------
 
+    def _on_connect(self) -> None:
+        self._listening_since_ms = now_ms()
+        # Announce ourselves on every (re)connect, e.g. after a broker restart.
+        self.publish_capability()
+
     def _on_job_event(self, _topic: str, payload: bytes) -> None:
         try:
             event = JobEvent.model_validate_json(payload)
         except ValidationError:
             return
         if event.event_type == "queued":
+            self._queued_seen.saw(event.job_id)
             self._wake.set()
+
+    def _await_queued_events(self, jobs: list[JobRecord]) -> None:
+        """Let each fresh job's ``queued`` event go out before our ``processing`` does.
+
+        Only jobs created since this connection started listening can be waited for; the wait is
+        short, so a ``queued`` event that never comes (its publisher is offline) costs little.
+        """
+        since = self._listening_since_ms
+        if since is None or not self.connection.connected:
+            return
+        fresh = [job.job_id for job in jobs if job.attempt == 1 and job.created_at >= since]
+        if fresh and not self._queued_seen.wait_for(fresh, QUEUED_EVENT_WAIT_S):
+            logger.debug("no queued event seen for %s; announcing processing anyway", fresh)
 
     def _heartbeat(self) -> None:
         while not self.stopping.is_set():
@@ -155,6 +179,7 @@ class Worker:
         by_id = {run.job.job_id: run for run in runs}
         self._current = runs
         self._set_busy(True)
+        self._await_queued_events(jobs)
         for run in runs:
             self.publisher.job_event(run.job.job_id, "processing", 0)
         try:

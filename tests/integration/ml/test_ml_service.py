@@ -153,3 +153,23 @@ def test_bad_media_fails_readably_and_no_face_completes(
     # The worker survived both and still serves.
     caps = httpx.get(f"{stack.compute_url}/capabilities", timeout=10).json()
     assert caps["num_workers"] == 1
+
+
+def test_heic_photos_are_read_by_ml_workers(
+    ml_stack: tuple[Stack, list[str]], tmp_path: Path
+) -> None:
+    """Phones save HEIC; an ML-only worker must read it without a media plugin loaded first."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()  # for writing the sample here; the worker is another process
+    stack, _ = ml_stack
+    heic = tmp_path / "face.heic"
+    with Image.open(FACES / "obama.jpg") as img:
+        img.save(heic, "HEIF", quality=90)
+    embedded = wait_for_status(
+        stack.compute_url, submit_ok(stack.compute_url, "clip_embedding", heic)
+    )
+    assert embedded["status"] == "completed", embedded
+    found = wait_for_status(stack.compute_url, submit_ok(stack.compute_url, "face_detection", heic))
+    assert found["status"] == "completed", found
+    assert found["task_output"]["num_faces"] == 1

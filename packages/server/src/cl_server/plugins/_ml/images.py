@@ -10,6 +10,7 @@ import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cl_server.errors import PluginError
+from cl_server.media.images import register_image_plugins
 from cl_server.models.registry import ImageContract
 
 MAX_PIXELS = 100_000_000
@@ -27,6 +28,7 @@ def open_rgb(path: Path, *, draft_size: int | None = None) -> Image.Image:
     ``draft_size`` lets JPEG decode at a reduced scale no smaller than that many pixels per side,
     which is much faster for encoders that shrink the image anyway.
     """
+    register_image_plugins()  # HEIC/HEIF from phones, also in workers that load no media plugin
     try:
         with warnings.catch_warnings():
             # Pillow warns (and our tests turn warnings into errors) for large images; we check

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import io
+from pathlib import Path
 from typing import ClassVar, Literal
 
 import pytest
-from starlette.datastructures import FormData, Headers, UploadFile
 
 from cl_server.compute.errors import RequestValidationFailedError
+from cl_server.compute.streamed_form import ReceivedForm
 from cl_server.compute.submission import parse_submission, safe_filename
 from cl_server.plugins.base import PluginParams, PluginSpec
 
@@ -26,8 +26,12 @@ class _TextSpec(_Spec):
     requires_file: ClassVar[bool] = False
 
 
-def _upload(name: str = "photo.jpg") -> UploadFile:
-    return UploadFile(io.BytesIO(b"data"), filename=name, headers=Headers({}))
+def _with_file(*fields: tuple[str, str], name: str = "photo.jpg") -> ReceivedForm:
+    return ReceivedForm(list(fields), client_filename=name, file_path=Path("job/input") / name)
+
+
+def _without_file(*fields: tuple[str, str]) -> ReceivedForm:
+    return ReceivedForm(list(fields))
 
 
 @pytest.mark.parametrize(
@@ -48,8 +52,7 @@ def test_safe_filename_keeps_only_a_base_name(raw: str | None, expected: str) ->
 
 
 def test_valid_form_is_parsed_with_defaults() -> None:
-    form = FormData([("file", _upload()), ("algorithm", "b"), ("flag", "False")])
-    parsed = parse_submission(_Spec(), form)
+    parsed = parse_submission(_Spec(), _with_file(("algorithm", "b"), ("flag", "False")))
     assert parsed.params == _Params(algorithm="b", flag=False)
     assert parsed.priority == 5
     assert parsed.filename == "photo.jpg"
@@ -57,22 +60,19 @@ def test_valid_form_is_parsed_with_defaults() -> None:
 
 @pytest.mark.parametrize("value", ["true", "TRUE", "1", "yes", "on", "True"])
 def test_form_booleans_accept_common_spellings(value: str) -> None:
-    parsed = parse_submission(_Spec(), FormData([("file", _upload()), ("flag", value)]))
+    parsed = parse_submission(_Spec(), _with_file(("flag", value)))
     assert isinstance(parsed.params, _Params) and parsed.params.flag is True
 
 
 def test_empty_strings_mean_not_given() -> None:
-    parsed = parse_submission(
-        _Spec(), FormData([("file", _upload()), ("size", ""), ("priority", "")])
-    )
+    parsed = parse_submission(_Spec(), _with_file(("size", ""), ("priority", "")))
     assert isinstance(parsed.params, _Params) and parsed.params.size is None
     assert parsed.priority == 5
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    form = FormData([("algorithm", "zzz"), ("priority", "11")])
     with pytest.raises(RequestValidationFailedError) as caught:
-        parse_submission(_Spec(), form)
+        parse_submission(_Spec(), _without_file(("algorithm", "zzz"), ("priority", "11")))
     detail = caught.value.detail
     assert not isinstance(detail, str)
     locations = sorted(tuple(str(p) for p in err["loc"]) for err in detail)  # type: ignore[union-attr]
@@ -81,6 +81,6 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_text_only_plugins_need_no_file() -> None:
-    parsed = parse_submission(_TextSpec(), FormData([("priority", "0")]))
-    assert parsed.upload is None and parsed.filename is None
+    parsed = parse_submission(_TextSpec(), _without_file(("priority", "0")))
+    assert parsed.filename is None
     assert parsed.priority == 0

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from cl_client.models import JobCreatedResponse, JobResponse
 from cl_server.compute.dependencies import JobsCaller, Services
 from cl_server.compute.errors import NotFoundError
 from cl_server.compute.services import ComputeServices
-from cl_server.compute.submission import ParsedSubmission, parse_submission
+from cl_server.compute.streamed_form import receive_form
+from cl_server.compute.submission import ParsedSubmission, parse_submission, safe_filename
 from cl_server.plugins.registry import get_spec
 from cl_server.store import NewJob
 from cl_server.timeutil import now_ms
@@ -23,47 +22,34 @@ from cl_server.timeutil import now_ms
 router = APIRouter()
 
 MAX_FORM_FIELDS = 64
+INPUT_DIR = "input"
 
 
 def _job_not_found(job_id: str) -> NotFoundError:
     return NotFoundError(f"Job {job_id} not found")
 
 
-def _save_upload(upload: UploadFile, destination: Path) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    upload.file.seek(0)
-    with destination.open("wb") as out:
-        shutil.copyfileobj(upload.file, out, length=1024 * 1024)
-
-
 def _create_job(
-    services: ComputeServices, task_type: str, submission: ParsedSubmission
+    services: ComputeServices, job_id: str, task_type: str, submission: ParsedSubmission
 ) -> JobCreatedResponse:
+    """Store the job whose upload (if any) is already in its ``input/`` directory."""
     spec = get_spec(task_type)
     assert spec is not None
-    job_id = str(uuid.uuid4())
-    job_dir = services.files.job_dir(job_id)
     params: dict[str, object] = dict(spec.stored_params(submission.params))
-    if submission.upload is not None and submission.filename is not None:
-        input_rel = f"input/{submission.filename}"
-        _save_upload(submission.upload, job_dir / input_rel)
-        params["input_path"] = input_rel
+    if submission.filename is not None:
+        params["input_path"] = f"{INPUT_DIR}/{submission.filename}"
     else:
-        job_dir.mkdir(parents=True, exist_ok=True)
+        services.files.job_dir(job_id).mkdir(parents=True, exist_ok=True)
     params["output_path"] = spec.output_path(submission.params, submission.filename)
-    try:
-        services.store.create_job(
-            NewJob(
-                job_id=job_id,
-                task_type=task_type,
-                params=params,
-                priority=submission.priority,
-                created_at=now_ms(),
-            )
+    services.store.create_job(
+        NewJob(
+            job_id=job_id,
+            task_type=task_type,
+            params=params,
+            priority=submission.priority,
+            created_at=now_ms(),
         )
-    except BaseException:
-        shutil.rmtree(job_dir, ignore_errors=True)
-        raise
+    )
     services.publisher.job_event(job_id, "queued", 0)
     return JobCreatedResponse(job_id=job_id, status="queued", task_type=task_type)
 
@@ -76,9 +62,20 @@ async def submit_job(
     spec = get_spec(task_type)
     if spec is None:
         raise NotFoundError(f"Unknown task type: {task_type}")
-    async with request.form(max_files=1, max_fields=MAX_FORM_FIELDS) as form:
+    job_id = str(uuid.uuid4())
+    job_dir = services.files.job_dir(job_id)
+    try:
+        form = await receive_form(
+            request,
+            lambda client_name: job_dir / INPUT_DIR / safe_filename(client_name),
+            max_fields=MAX_FORM_FIELDS,
+        )
         submission = parse_submission(spec, form)
-        return await run_in_threadpool(_create_job, services, task_type, submission)
+        return await run_in_threadpool(_create_job, services, job_id, task_type, submission)
+    except BaseException:
+        # Bad form, 413, a client gone mid-upload or a store failure: keep no partial upload.
+        await run_in_threadpool(shutil.rmtree, job_dir, ignore_errors=True)
+        raise
 
 
 @router.get("/jobs/{job_id}", response_model=JobResponse)

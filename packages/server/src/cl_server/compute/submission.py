@@ -9,9 +9,9 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
-from starlette.datastructures import FormData, UploadFile
 
 from cl_server.compute.errors import RequestValidationFailedError
+from cl_server.compute.streamed_form import ReceivedForm
 from cl_server.plugins.base import PluginParams, PluginSpec
 
 _UNSAFE_FILENAME_CHARS = re.compile(r"[\x00-\x1f/\\]")
@@ -25,8 +25,8 @@ class _Priority(BaseModel):
 class ParsedSubmission:
     params: PluginParams
     priority: int
-    upload: UploadFile | None
     filename: str | None
+    """The uploaded file's stored name (under the job's ``input/``), if there is one."""
 
 
 def _errors_to_detail(exc: ValidationError) -> list[dict[str, Any]]:
@@ -50,9 +50,9 @@ def safe_filename(raw: str | None) -> str:
     return name
 
 
-def parse_submission(spec: PluginSpec, form: FormData) -> ParsedSubmission:
+def parse_submission(spec: PluginSpec, form: ReceivedForm) -> ParsedSubmission:
     """Validate form fields with the plugin's model; 422 lists every problem at once."""
-    fields: Mapping[str, str] = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    fields: Mapping[str, str] = dict(form.fields)
     detail: list[dict[str, Any]] = []
 
     priority = 5
@@ -71,13 +71,11 @@ def parse_submission(spec: PluginSpec, form: FormData) -> ParsedSubmission:
     except ValidationError as exc:
         detail += _errors_to_detail(exc)
 
-    upload = form.get("file")
-    if spec.requires_file and not isinstance(upload, UploadFile):
+    if spec.requires_file and form.file_path is None:
         detail.append(
             {"type": "missing", "loc": ["body", "file"], "msg": "Field required", "input": None}
         )
     if detail or params is None:
         raise RequestValidationFailedError(detail)
-    if isinstance(upload, UploadFile):
-        return ParsedSubmission(params, priority, upload, safe_filename(upload.filename))
-    return ParsedSubmission(params, priority, None, None)
+    stored_name = None if form.file_path is None else form.file_path.name
+    return ParsedSubmission(params, priority, stored_name)

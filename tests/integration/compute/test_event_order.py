@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import threading
 import time
 import uuid
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from cl_client.models import JobEvent
-from cl_client.paho_shutdown import shut_down_paho_client
 from cl_client.topics import JOB_EVENTS_TOPIC
 from cl_server.plugins.registry import get_spec
 from cl_server.settings import ComputeSettings
 from cl_server.store import JobStore, NewJob
 from cl_server.timeutil import now_ms
+from tests.support.event_recorder import EventRecorder
 from tests.support.jobs import wait_for_status
 from tests.support.media import make_jpeg
 from tests.support.stack import running_stack
@@ -35,24 +31,7 @@ def test_processing_waits_for_a_late_queued_event(tmp_path: Path) -> None:
     """
     image = make_jpeg(tmp_path / "late.jpg")
     with running_stack(tmp_path, workers=1, tasks=["hash"]) as stack:
-        events: list[dict[str, object]] = []
-        arrived = threading.Condition()
-        subscribed = threading.Event()
-
-        def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-            if message.topic == JOB_EVENTS_TOPIC:
-                with arrived:
-                    events.append(json.loads(message.payload))
-                    arrived.notify_all()
-
-        client = mqtt.Client(CallbackAPIVersion.VERSION2)
-        client.on_connect = lambda c, *_: c.subscribe(JOB_EVENTS_TOPIC, qos=1)
-        client.on_subscribe = lambda *_: subscribed.set()
-        client.on_message = on_message
-        client.connect(stack.mqtt_host, stack.mqtt_port)
-        client.loop_start()
-        try:
-            assert subscribed.wait(10)
+        with EventRecorder(stack.mqtt_host, stack.mqtt_port) as recorder:
             job_id = str(uuid.uuid4())
             settings = ComputeSettings(data_dir=stack.data_dir)
             (settings.jobs_dir / job_id / "input").mkdir(parents=True)
@@ -73,13 +52,10 @@ def test_processing_waits_for_a_late_queued_event(tmp_path: Path) -> None:
                     assert time.monotonic() < deadline, "the worker never claimed the job"
                     time.sleep(0.005)
             queued = JobEvent(job_id=job_id, event_type="queued", timestamp=now_ms(), progress=0)
-            client.publish(JOB_EVENTS_TOPIC, queued.model_dump_json(), qos=1)
+            recorder.publish(JOB_EVENTS_TOPIC, queued.model_dump_json())
             assert wait_for_status(stack.compute_url, job_id, timeout=30)["status"] == "completed"
-            with arrived:
-                assert arrived.wait_for(
-                    lambda: "completed" in [e["event_type"] for e in events], timeout=10
-                ), events
-        finally:
-            shut_down_paho_client(client)
-        kinds = [e["event_type"] for e in events if e["job_id"] == job_id]
+            assert recorder.wait_for(lambda: "completed" in recorder.kinds(job_id), timeout=10), (
+                recorder.events
+            )
+        kinds = recorder.kinds(job_id)
         assert kinds[:2] == ["queued", "processing"], kinds

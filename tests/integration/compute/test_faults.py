@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 import time
@@ -10,12 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import paho.mqtt.client as mqtt
 import psutil
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
-from cl_client.paho_shutdown import shut_down_paho_client
+from tests.support.event_recorder import EventRecorder
 from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
 from tests.support.media import make_jpeg, make_large_png
 from tests.support.stack import running_stack
@@ -87,44 +84,28 @@ def test_broker_outage_does_not_stall_jobs(tmp_path: Path) -> None:
         assert wait_for_status(stack.compute_url, job_id, timeout=30)["status"] == "completed"
 
         stack.start_broker()
-        events: list[dict[str, object]] = []
         announced = threading.Event()
-        arrived = threading.Condition()
 
-        def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-            if message.topic == "inference/workers/test-worker-1" and message.payload:
+        def on_worker_message(topic: str, payload: bytes) -> None:
+            if topic == "inference/workers/test-worker-1" and payload:
                 announced.set()  # the restarted broker started empty: this is a re-announcement
-            elif message.topic == "inference/events":
-                with arrived:
-                    events.append(json.loads(message.payload))
-                    arrived.notify_all()
 
-        def kinds_of(job_id: str) -> set[object]:
-            return {e["event_type"] for e in events if e["job_id"] == job_id}
-
-        subscribed = threading.Event()
-        client = mqtt.Client(CallbackAPIVersion.VERSION2)
-        client.on_connect = lambda c, *_: c.subscribe(
-            [("inference/events", 1), ("inference/workers/+", 1)]
-        )
-        client.on_subscribe = lambda *_: subscribed.set()
-        client.on_message = on_message
-        client.connect(stack.mqtt_host, stack.mqtt_port)
-        client.loop_start()
-        try:
-            assert subscribed.wait(10)
+        with EventRecorder(
+            stack.mqtt_host,
+            stack.mqtt_port,
+            extra_topics=["inference/workers/+"],
+            on_other=on_worker_message,
+        ) as recorder:
             # Services reconnect by themselves and the worker re-announces itself.
             assert announced.wait(30), "worker did not re-announce after broker restart"
             second = submit_ok(stack.compute_url, "hash", image)
             assert wait_for_status(stack.compute_url, second, timeout=30)["status"] == "completed"
             # Compute and worker publish over separate connections that reconnect independently
             # (each with its own back-off), so the events may interleave; all of them must arrive.
-            with arrived:
-                assert arrived.wait_for(
-                    lambda: {"queued", "processing", "completed"} <= kinds_of(second), timeout=30
-                ), events
-        finally:
-            shut_down_paho_client(client)
+            assert recorder.wait_for(
+                lambda: {"queued", "processing", "completed"} <= set(recorder.kinds(second)),
+                timeout=30,
+            ), recorder.events
 
 
 def test_upload_limit_counts_streamed_bytes(tmp_path: Path) -> None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from pathlib import Path
 
 import httpx
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
-from cl_client.paho_shutdown import shut_down_paho_client
+from tests.support.event_recorder import EventRecorder
 from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
 from tests.support.media import camera_exif, make_jpeg, make_truncated_jpeg
 from tests.support.stack import Stack
@@ -128,44 +125,14 @@ def test_truncated_jpeg_fails_readably_and_worker_keeps_serving(
 
 
 def test_mqtt_events_queued_processing_completed(noauth_stack: Stack, tmp_path: Path) -> None:
-    events: list[dict[str, object]] = []
-    subscribed = threading.Event()
-    arrived = threading.Condition()
-
-    def on_connect(client: mqtt.Client, *_: object) -> None:
-        client.subscribe("inference/events", qos=1)
-
-    def on_subscribe(*_: object) -> None:
-        subscribed.set()
-
-    def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-        if message.topic != "inference/events":
-            return  # amqtt may hand a fresh subscriber other retained messages too
-        with arrived:
-            events.append(json.loads(message.payload))
-            arrived.notify_all()
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2)
-    client.on_connect = on_connect
-    client.on_subscribe = on_subscribe
-    client.on_message = on_message
-    client.connect(noauth_stack.mqtt_host, noauth_stack.mqtt_port)
-    client.loop_start()
-    try:
-        assert subscribed.wait(10)
+    with EventRecorder(noauth_stack.mqtt_host, noauth_stack.mqtt_port) as recorder:
         job_id = submit_ok(noauth_stack.compute_url, "hash", make_jpeg(tmp_path / "e.jpg"))
-        with arrived:
-            # Wait for the completion and its re-publication about a second later.
-            assert arrived.wait_for(
-                lambda: (
-                    [e["event_type"] for e in events if e["job_id"] == job_id].count("completed")
-                    >= 2
-                ),
-                timeout=30,
-            ), events
+        # Wait for the completion and its re-publication about a second later.
+        assert recorder.wait_for(
+            lambda: recorder.kinds(job_id).count("completed") >= 2, timeout=30
+        ), recorder.events
         job = get_job(noauth_stack.compute_url, job_id)
-    finally:
-        shut_down_paho_client(client)
+    events = recorder.events
 
     mine = [e for e in events if e["job_id"] == job_id]
     kinds = [e["event_type"] for e in mine]

@@ -1,0 +1,79 @@
+"""A plain paho subscriber that records job events, for tests that watch the wire."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from cl_client.paho_shutdown import shut_down_paho_client
+from cl_client.topics import JOB_EVENTS_TOPIC
+
+Event = dict[str, object]
+OtherMessage = Callable[[str, bytes], None]
+
+
+class EventRecorder:
+    """Subscribes to ``inference/events`` (plus ``extra_topics``, handed to ``on_other``) and
+    keeps every job event in arrival order. Use as a context manager: entering returns once the
+    broker has acknowledged the subscription."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        extra_topics: Sequence[str] = (),
+        on_other: OtherMessage | None = None,
+    ) -> None:
+        self.events: list[Event] = []
+        self._host = host
+        self._port = port
+        self._topics = [JOB_EVENTS_TOPIC, *extra_topics]
+        self._on_other = on_other
+        self._arrived = threading.Condition()
+        self._subscribed = threading.Event()
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        self._client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in self._topics])
+        self._client.on_subscribe = lambda *_: self._subscribed.set()
+        self._client.on_message = self._on_message
+
+    def __enter__(self) -> EventRecorder:
+        self._client.connect(self._host, self._port)
+        self._client.loop_start()
+        assert self._subscribed.wait(10), "no SUBACK from the broker"
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        shut_down_paho_client(self._client)
+
+    def publish(self, topic: str, payload: str) -> None:
+        self._client.publish(topic, payload, qos=1)
+
+    def kinds(self, job_id: str) -> list[object]:
+        """The event types seen for ``job_id``, in arrival order."""
+        with self._arrived:
+            return [e["event_type"] for e in self.events if e["job_id"] == job_id]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        with self._arrived:
+            return self._arrived.wait_for(predicate, timeout)
+
+    def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        if message.topic != JOB_EVENTS_TOPIC:
+            # amqtt may hand a fresh subscriber other retained messages too.
+            if self._on_other is not None:
+                self._on_other(message.topic, bytes(message.payload))
+            return
+        with self._arrived:
+            self.events.append(json.loads(message.payload))
+            self._arrived.notify_all()

@@ -106,9 +106,10 @@ class MqttConnection:
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Send at QoS 1 now, or once the broker is back.
 
-        paho alone loses messages published while it reconnects: one that lands between the new
-        socket and its CONNECT packet is written first, and the broker rejects the session (seen as
-        a lost ``queued`` or ``processing`` event in test_broker_outage_does_not_stall_jobs).
+        paho alone can lose a message published while it reconnects: one that lands between the
+        new socket and its CONNECT packet is written first, and the broker rejects that session
+        (amqtt does; the likely cause of a ``processing`` event lost once in CI after a broker
+        restart). Messages still queued when the service stops are dropped; the store has them.
         """
         with self._publish_lock:
             if self._connected.is_set():

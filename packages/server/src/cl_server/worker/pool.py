@@ -56,6 +56,9 @@ class WorkerPool:
         signal.signal(signal.SIGINT, self._note_interrupt)
         self._processes = [self._spawn(worker_id) for worker_id in self._ids]
         while True:
+            if self._forwarding:
+                # Also reaches children started while the signal came (at start or a restart).
+                self._signal_children()
             running = [process for process in self._processes if process.exitcode is None]
             if not running:
                 break
@@ -63,8 +66,6 @@ class WorkerPool:
             for index, process in enumerate(self._processes):
                 if self._should_replace(process):
                     self._processes[index] = self._replace(process)
-            if self._forwarding:
-                self._signal_children()  # also reaches a child replaced while the signal came
         return max((process.exitcode or 0) for process in self._processes)
 
     def _spawn(self, worker_id: str) -> BaseProcess:

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -18,6 +19,19 @@ logger = logging.getLogger(__name__)
 
 RESTART_DELAY_S = 2.0
 """Pause before replacing a child that died, so a worker that cannot start does not spin."""
+MAX_RESTART_DELAY_S = 60.0
+HEALTHY_RUN_S = 30.0
+"""A child that served this long before dying is restarted after the base delay again."""
+
+
+def next_restart_delay(previous: float | None, lived_s: float) -> float:
+    """Back-off for replacing a child: doubled for each quick death in a row, reset after a
+    healthy run, so a worker that cannot start (bad database URL, broken model) does not flood
+    the log every two seconds."""
+    if previous is None or lived_s >= HEALTHY_RUN_S:
+        return RESTART_DELAY_S
+    return min(previous * 2, MAX_RESTART_DELAY_S)
+
 
 WorkerMain = Callable[[WorkerSettings, str, bool], object]
 
@@ -45,6 +59,8 @@ class WorkerPool:
         self._context = multiprocessing.get_context("spawn")
         self._ids = [f"{base_id}-{index + 1}" for index in range(concurrency)]
         self._processes: list[BaseProcess] = []
+        self._started_at: dict[str, float] = {}
+        self._delays: dict[str, float] = {}
         self._stopping = threading.Event()
         self._forwarding = False  # SIGTERM is passed on; Ctrl-C reaches the children by itself
         self._signalled: set[int] = set()  # a second signal would make a child stop at once
@@ -73,6 +89,7 @@ class WorkerPool:
             target=self._target, args=(self._settings, worker_id, self._burst), name=worker_id
         )
         process.start()
+        self._started_at[worker_id] = time.monotonic()
         return process
 
     def _should_replace(self, process: BaseProcess) -> bool:
@@ -84,13 +101,13 @@ class WorkerPool:
         )
 
     def _replace(self, dead: BaseProcess) -> BaseProcess:
+        lived = time.monotonic() - self._started_at[dead.name]
+        delay = next_restart_delay(self._delays.get(dead.name), lived)
+        self._delays[dead.name] = delay
         logger.warning(
-            "worker %s exited with status %s; restarting in %.0f s",
-            dead.name,
-            dead.exitcode,
-            RESTART_DELAY_S,
+            "worker %s exited with status %s; restarting in %.0f s", dead.name, dead.exitcode, delay
         )
-        if self._stopping.wait(RESTART_DELAY_S):
+        if self._stopping.wait(delay):
             return dead
         return self._spawn(dead.name)
 

@@ -41,15 +41,20 @@ def _create_job(
     else:
         services.files.job_dir(job_id).mkdir(parents=True, exist_ok=True)
     params["output_path"] = spec.output_path(submission.params, submission.filename)
-    services.store.create_job(
-        NewJob(
-            job_id=job_id,
-            task_type=task_type,
-            params=params,
-            priority=submission.priority,
-            created_at=now_ms(),
+    try:
+        services.store.create_job(
+            NewJob(
+                job_id=job_id,
+                task_type=task_type,
+                params=params,
+                priority=submission.priority,
+                created_at=now_ms(),
+            )
         )
-    )
+    except BaseException:
+        shutil.rmtree(services.files.job_dir(job_id), ignore_errors=True)
+        raise
+    # Stored: from here on the files belong to the job, whatever happens to this request.
     services.publisher.job_event(job_id, "queued", 0)
     return JobCreatedResponse(job_id=job_id, status="queued", task_type=task_type)
 
@@ -71,11 +76,11 @@ async def submit_job(
             max_fields=MAX_FORM_FIELDS,
         )
         submission = parse_submission(spec, form)
-        return await run_in_threadpool(_create_job, services, job_id, task_type, submission)
     except BaseException:
-        # Bad form, 413, a client gone mid-upload or a store failure: keep no partial upload.
+        # Bad form, 413 or a client gone mid-upload: keep no partial upload.
         await run_in_threadpool(shutil.rmtree, job_dir, ignore_errors=True)
         raise
+    return await run_in_threadpool(_create_job, services, job_id, task_type, submission)
 
 
 @router.get("/jobs/{job_id}", response_model=JobResponse)

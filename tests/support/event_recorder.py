@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
-from types import TracebackType
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -19,8 +19,7 @@ OtherMessage = Callable[[str, bytes], None]
 
 class EventRecorder:
     """Subscribes to ``inference/events`` (plus ``extra_topics``, handed to ``on_other``) and
-    keeps every job event in arrival order. Use as a context manager: entering returns once the
-    broker has acknowledged the subscription."""
+    keeps every job event in arrival order. ``recording_events`` runs one for a ``with`` block."""
 
     def __init__(
         self,
@@ -42,18 +41,13 @@ class EventRecorder:
         self._client.on_subscribe = lambda *_: self._subscribed.set()
         self._client.on_message = self._on_message
 
-    def __enter__(self) -> EventRecorder:
+    def start(self) -> None:
+        """Connect and return once the broker has acknowledged the subscription."""
         self._client.connect(self._host, self._port)
         self._client.loop_start()
         assert self._subscribed.wait(10), "no SUBACK from the broker"
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         shut_down_paho_client(self._client)
 
     def publish(self, topic: str, payload: str) -> None:
@@ -77,3 +71,19 @@ class EventRecorder:
         with self._arrived:
             self.events.append(json.loads(message.payload))
             self._arrived.notify_all()
+
+
+@contextmanager
+def recording_events(
+    host: str,
+    port: int,
+    *,
+    extra_topics: Sequence[str] = (),
+    on_other: OtherMessage | None = None,
+) -> Iterator[EventRecorder]:
+    recorder = EventRecorder(host, port, extra_topics=extra_topics, on_other=on_other)
+    recorder.start()
+    try:
+        yield recorder
+    finally:
+        recorder.close()

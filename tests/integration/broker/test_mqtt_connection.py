@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from cl_server.broker import EmbeddedBroker
 from cl_server.mqtt.connection import MqttConnection
 from tests.integration.broker.test_embedded_broker import WAIT, MqttTestClient
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -18,14 +18,6 @@ pytestmark = pytest.mark.integration
 def broker() -> Iterator[EmbeddedBroker]:
     with EmbeddedBroker("127.0.0.1", 0) as running:
         yield running
-
-
-def wait_for(predicate: object, what: str) -> None:
-    assert callable(predicate)
-    deadline = time.monotonic() + WAIT
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
 
 
 def test_messages_published_before_connecting_go_out_in_order(broker: EmbeddedBroker) -> None:
@@ -50,7 +42,7 @@ def test_messages_published_during_an_outage_arrive_after_it(broker: EmbeddedBro
     try:
         assert connection.wait_connected(WAIT)
         broker.stop()
-        wait_for(lambda: not connection.connected, "connection did not notice the outage")
+        wait_until(lambda: not connection.connected, WAIT, "connection did not notice the outage")
         # Retained, so the listener may subscribe whenever the connection happens to come back.
         for index in range(5):
             connection.publish(f"outage/{index}", b"kept", retain=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 import uuid
 from pathlib import Path
 
@@ -15,10 +14,11 @@ from cl_server.plugins.registry import get_spec
 from cl_server.settings import ComputeSettings
 from cl_server.store import JobStore, NewJob
 from cl_server.timeutil import now_ms
-from tests.support.event_recorder import EventRecorder
+from tests.support.event_recorder import recording_events
 from tests.support.jobs import wait_for_status
 from tests.support.media import make_jpeg
 from tests.support.stack import running_stack
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def test_processing_waits_for_a_late_queued_event(tmp_path: Path) -> None:
     """
     image = make_jpeg(tmp_path / "late.jpg")
     with running_stack(tmp_path, workers=1, tasks=["hash"]) as stack:
-        with EventRecorder(stack.mqtt_host, stack.mqtt_port) as recorder:
+        with recording_events(stack.mqtt_host, stack.mqtt_port) as recorder:
             job_id = str(uuid.uuid4())
             settings = ComputeSettings(data_dir=stack.data_dir)
             (settings.jobs_dir / job_id / "input").mkdir(parents=True)
@@ -46,11 +46,18 @@ def test_processing_waits_for_a_late_queued_event(tmp_path: Path) -> None:
             }
             with JobStore.open(settings.database_url) as store:
                 store.create_job(NewJob(job_id, "hash", stored, priority=5, created_at=now_ms()))
-                # Idle workers poll the store about once a second: wait for the claim.
-                deadline = time.monotonic() + 30
-                while (record := store.get_job(job_id)) is not None and record.status == "queued":
-                    assert time.monotonic() < deadline, "the worker never claimed the job"
-                    time.sleep(0.005)
+
+                # Idle workers poll the store about once a second: wait for the claim, closely.
+                def claimed() -> bool:
+                    record = store.get_job(job_id)
+                    return record is None or record.status != "queued"
+
+                wait_until(
+                    claimed,
+                    30,
+                    "the worker never claimed the job",
+                    interval=0.005,
+                )
             queued = JobEvent(job_id=job_id, event_type="queued", timestamp=now_ms(), progress=0)
             recorder.publish(JOB_EVENTS_TOPIC, queued.model_dump_json())
             assert wait_for_status(stack.compute_url, job_id, timeout=30)["status"] == "completed"

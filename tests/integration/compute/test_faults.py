@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,21 +11,13 @@ import httpx
 import psutil
 import pytest
 
-from tests.support.event_recorder import EventRecorder
+from tests.support.event_recorder import recording_events
 from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
 from tests.support.media import make_jpeg, make_large_png
 from tests.support.stack import running_stack
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def wait_until(predicate: object, timeout: float, what: str) -> None:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        time.sleep(0.05)
 
 
 def capabilities(url: str) -> dict[str, object]:
@@ -90,7 +81,7 @@ def test_broker_outage_does_not_stall_jobs(tmp_path: Path) -> None:
             if topic == "inference/workers/test-worker-1" and payload:
                 announced.set()  # the restarted broker started empty: this is a re-announcement
 
-        with EventRecorder(
+        with recording_events(
             stack.mqtt_host,
             stack.mqtt_port,
             extra_topics=["inference/workers/+"],

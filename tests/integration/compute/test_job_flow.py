@@ -10,7 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.support.event_recorder import EventRecorder
+from tests.support.event_recorder import recording_events
 from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
 from tests.support.media import camera_exif, make_jpeg, make_truncated_jpeg
 from tests.support.stack import Stack
@@ -125,7 +125,7 @@ def test_truncated_jpeg_fails_readably_and_worker_keeps_serving(
 
 
 def test_mqtt_events_queued_processing_completed(noauth_stack: Stack, tmp_path: Path) -> None:
-    with EventRecorder(noauth_stack.mqtt_host, noauth_stack.mqtt_port) as recorder:
+    with recording_events(noauth_stack.mqtt_host, noauth_stack.mqtt_port) as recorder:
         job_id = submit_ok(noauth_stack.compute_url, "hash", make_jpeg(tmp_path / "e.jpg"))
         # Wait for the completion and its re-publication about a second later.
         assert recorder.wait_for(

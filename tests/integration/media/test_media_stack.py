@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from tests.integration.media.conftest import (
 )
 from tests.support.jobs import get_job, submit, submit_ok, wait_for_status
 from tests.support.stack import Stack, running_stack
+from tests.support.waiting import wait_until
 from tests.unit.plugins.media_samples import (
     GREEN,
     RED,
@@ -264,14 +265,6 @@ def test_bad_inputs_fail_readably(stack: Stack, clips: Clips, tmp_path: Path, im
 # --- long encodes end with their job ----------------------------------------------------------
 
 SLOW_VARIANTS = '[{"resolution": 2160, "bitrate": 20000}]'  # 4K upscale: busy for many seconds
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        time.sleep(0.05)
 
 
 def wait_encoding(stack: Stack, job_id: str) -> list[int]:

@@ -27,7 +27,7 @@ class _TextSpec(_Spec):
 
 
 def _with_file(*fields: tuple[str, str], name: str = "photo.jpg") -> ReceivedForm:
-    return ReceivedForm(list(fields), client_filename=name, file_path=Path("job/input") / name)
+    return ReceivedForm(list(fields), file_path=Path("job/input") / name)
 
 
 def _without_file(*fields: tuple[str, str]) -> ReceivedForm:

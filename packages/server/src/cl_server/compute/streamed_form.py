@@ -24,10 +24,6 @@ from cl_server.compute.errors import ApiError
 MAX_FIELD_BYTES = 1024 * 1024
 """Largest text field accepted (the same bound Starlette applies)."""
 
-WRITE_BATCH_BYTES = 1024 * 1024
-"""File bytes gathered before one write in a worker thread: a thread hop per 64 KiB network
-chunk cost more than parsing (bench/upload.py)."""
-
 FILE_FIELD = "file"
 """The form field that carries the upload (PROTOCOL §3.2); a file under another name is ignored."""
 
@@ -44,7 +40,6 @@ class ReceivedForm:
     """Text fields in arrival order, and the uploaded ``file`` if there was one."""
 
     fields: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])
-    client_filename: str | None = None
     file_path: Path | None = None
 
 
@@ -60,7 +55,6 @@ class _FormSink:
     ) -> None:
         self.form = form
         self.pending: list[bytes] = []
-        self.pending_bytes = 0
         self._target_for = target_for
         self._max_fields = max_fields
         self._charset = charset
@@ -105,8 +99,7 @@ class _FormSink:
                 self._part = "ignored"
                 return
             self._part = "file"
-            self.form.client_filename = self._decode(options[b"filename"])
-            self.form.file_path = self._target_for(self.form.client_filename)
+            self.form.file_path = self._target_for(self._decode(options[b"filename"]))
         elif len(self.form.fields) >= self._max_fields:
             raise MalformedFormError(
                 f"Too many fields. Maximum number of fields is {self._max_fields}."
@@ -115,7 +108,6 @@ class _FormSink:
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._part == "file":
             self.pending.append(data[start:end])
-            self.pending_bytes += end - start
             return
         if self._part == "ignored":
             return
@@ -129,7 +121,7 @@ class _FormSink:
 
     def write_pending(self) -> None:
         """Append the queued file bytes to the upload's file (opened on first use)."""
-        chunks, self.pending, self.pending_bytes = self.pending, [], 0
+        chunks, self.pending = self.pending, []
         if self._file is None:
             path = self.form.file_path
             assert path is not None  # bytes are queued only inside a file part
@@ -179,7 +171,7 @@ async def receive_form(
     try:
         async for chunk in request.stream():
             parser.write(chunk)
-            if sink.pending_bytes >= WRITE_BATCH_BYTES:
+            if sink.pending:
                 await run_in_threadpool(sink.write_pending)
         parser.finalize()
         if form.file_path is not None:

@@ -23,7 +23,10 @@ def test_every_model_file_has_a_source_and_a_well_formed_checksum() -> None:
         names = [f.name for f in model.files]
         assert len(names) == len(set(names)), model.name
         for f in model.files:
-            assert f.url is not None and f.url.startswith("https://"), (model.name, f.name)
+            if f.hub is not None:
+                assert f.hub.repo and f.hub.revision and f.hub.path, (model.name, f.name)
+            else:
+                assert f.url is not None and f.url.startswith("https://"), (model.name, f.name)
             if f.sha256 is not None:
                 assert re.fullmatch(r"[0-9a-f]{64}", f.sha256), (model.name, f.name)
 
@@ -38,6 +41,14 @@ def test_reference_dimensions_match_protocol() -> None:
     assert get_model("mobileclip-s2").embedding_dim == 512
     assert get_model("dinov2-vits14").embedding_dim == 384
     assert get_model("dlib-resnet-v1").embedding_dim == 128
+    aura = get_model("auraface-v1")
+    assert aura.embedding_dim == 512 and aura.license == "Apache-2.0"
+    hub = aura.file("glintr100.onnx").hub
+    assert hub is not None and (hub.repo, hub.revision, hub.path) == (
+        "fal/AuraFace-v1",
+        "main",
+        "glintr100.onnx",
+    )
 
 
 def test_unknown_model_names_the_known_ones() -> None:

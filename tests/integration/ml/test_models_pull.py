@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from cl_server.models import registry
 from cl_server.models.cli import models_app
 from cl_server.models.pull import PullError, pull_model
 from cl_server.models.registry import ModelFile, ModelInfo
+from tests.support.http_server import serving
 
 pytestmark = pytest.mark.integration
 
@@ -53,16 +53,9 @@ def server() -> Iterator[FileServer]:
         def log_message(self, format: str, *args: object) -> None:
             pass  # keep test output clean
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
 
 
 def sha(data: bytes) -> str:

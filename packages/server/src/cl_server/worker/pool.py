@@ -75,13 +75,19 @@ class WorkerPool:
             if self._forwarding:
                 # Also reaches children started while the signal came (at start or a restart).
                 self._signal_children()
-            running = [process for process in self._processes if process.exitcode is None]
-            if not running:
-                break
-            wait([process.sentinel for process in running])
             for index, process in enumerate(self._processes):
                 if self._should_replace(process):
                     self._processes[index] = self._replace(process)
+            running = [process for process in self._processes if process.exitcode is None]
+            if not running:
+                break
+            ready = set(wait([process.sentinel for process in running]))
+            for process in running:
+                if process.sentinel in ready:
+                    # The sentinel pipe closes a moment before the kernel has the exit status;
+                    # without this reap a dead child could read as running at the check above
+                    # and as exited when ``running`` is built, and so never be replaced.
+                    process.join()
         return max((process.exitcode or 0) for process in self._processes)
 
     def _spawn(self, worker_id: str) -> BaseProcess:

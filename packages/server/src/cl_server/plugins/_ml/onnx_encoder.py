@@ -1,13 +1,17 @@
-"""An ONNX encoder ``[N, ...] -> [N, D]`` on onnxruntime's CPU provider."""
+"""An ONNX encoder ``[N, ...] -> [N, D]`` on the configured execution providers (``providers``)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from cl_server.errors import PluginError, PluginUnavailableError
+from cl_server.plugins._ml.providers import chosen_provider, session_options, session_providers
+
+log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -20,16 +24,30 @@ class OnnxEncoder:
     def __init__(self, path: Path, *, task_type: str) -> None:
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only; warnings would go to stderr per session
+        try:
+            providers = session_providers()
+            options = session_options()
+        except ValueError as exc:  # a bad CL_ONNX_* setting
+            raise PluginUnavailableError(f"{task_type}: {exc}") from exc
         try:
             self._session = ort.InferenceSession(
-                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+                str(path), sess_options=options, providers=providers
             )
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise PluginUnavailableError(
                 f"{task_type}: model file {path} could not be loaded: {exc}"
             ) from exc
+        self.provider: str = self._session.get_providers()[0]
+        """The provider this session actually runs on (onnxruntime falls back when, say, the
+        CUDA libraries are missing)."""
+        chosen_provider()  # logs the process's provider once
+        if self.provider != providers[0]:
+            log.warning(
+                "%s: asked for %s, the session runs on %s",
+                task_type,
+                providers[0],
+                self.provider,
+            )
         inputs = self._session.get_inputs()
         self.input_name: str = inputs[0].name
         self.input_shape: list[int | str | None] = list(inputs[0].shape)
@@ -37,8 +55,11 @@ class OnnxEncoder:
         self._mask_name: str | None = next(
             (i.name for i in inputs[1:] if i.name == "attention_mask"), None
         )
-        outputs = [o.name for o in self._session.get_outputs()]
-        self.output_name: str = next((n for n in _PREFERRED_OUTPUTS if n in outputs), outputs[0])
+        outputs = {o.name: o for o in self._session.get_outputs()}
+        self.output_name: str = next(
+            (n for n in _PREFERRED_OUTPUTS if n in outputs), next(iter(outputs))
+        )
+        self.output_shape: list[int | str | None] = list(outputs[self.output_name].shape)
         first = self.input_shape[0] if self.input_shape else None
         # A model exported with batch size 1 cannot take a stacked batch; loop instead.
         self.fixed_batch: int | None = first if isinstance(first, int) else None

@@ -1,4 +1,5 @@
-"""face_embedding: dlib ResNet face descriptor of an (aligned) face image (PROTOCOL §4.2)."""
+"""face_embedding: ArcFace (auraface-v1, 512-d) or dlib ResNet (128-d) descriptor of a face image
+(PROTOCOL §4.2)."""
 
 from __future__ import annotations
 

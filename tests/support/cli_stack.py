@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +47,7 @@ def cl_server_up(
     tasks: str = "",
     startup_timeout: float = 120.0,
     admin_password: str | None = ADMIN_PASSWORD,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[UpStack]:
     """Run ``cl-server up`` until it prints that it is ready; stop it with SIGINT on exit.
 
@@ -68,6 +69,7 @@ def cl_server_up(
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("CL_")}
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra_env or {})
     process = subprocess.Popen(
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

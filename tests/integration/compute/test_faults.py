@@ -145,7 +145,7 @@ def test_concurrency_runs_several_worker_processes(tmp_path: Path) -> None:
         pool = stack.start_worker(["hash"], "pool", extra_args=["--concurrency", "2"])
         stack.wait_for_workers(2)
         caps = capabilities(stack.compute_url)
-        assert caps == {"num_workers": 2, "capabilities": {"hash": 2}}
+        assert caps == {"num_workers": 2, "capabilities": {"hash": 2}, "unavailable": {}}
         job_ids = [submit_ok(stack.compute_url, "hash", image) for _ in range(6)]
         assert all(wait_for_status(stack.compute_url, j)["status"] == "completed" for j in job_ids)
         assert pool.terminate(timeout=30) == 0

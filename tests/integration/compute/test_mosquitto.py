@@ -27,6 +27,7 @@ def test_job_and_last_will_over_mosquitto(tmp_path: Path) -> None:
         assert httpx.get(f"{stack.compute_url}/capabilities").json() == {
             "num_workers": 1,
             "capabilities": {"hash": 1},
+            "unavailable": {},
         }
         # SIGKILL: no goodbye from the worker, so only its Last Will can clear the retained entry.
         stack.workers[0].kill()

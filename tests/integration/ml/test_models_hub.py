@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -17,69 +15,16 @@ from cl_server.models.cli import models_app
 from cl_server.models.lock import read_lock
 from cl_server.models.pull import PullError, pull_model
 from cl_server.models.registry import HubFile, ModelFile, ModelInfo
-from tests.support.http_server import serving
+from tests.support.fake_hub import Hub, serving_hub
 
 pytestmark = pytest.mark.integration
 
-COMMIT = "a" * 40
 WEIGHTS = bytes(range(256)) * 1024
-
-
-@dataclass
-class Hub:
-    """``files`` maps ``/{repo}/resolve/{revision}/{path}`` to bytes; ``status`` forces errors."""
-
-    files: dict[str, bytes]
-    status: dict[str, int] = field(default_factory=dict[str, int])
-    truncate: set[str] = field(default_factory=set[str])
-    gets: list[str] = field(default_factory=list[str])
-    url: str = ""
-    commit: str = COMMIT
-    """A new commit makes huggingface_hub fetch again instead of using its cached snapshot."""
 
 
 @pytest.fixture
 def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Hub]:
-    state = Hub(files={})
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _head(self) -> bytes | None:
-            path = self.path.split("?")[0]
-            code = state.status.get(path)
-            body = state.files.get(path)
-            if code is not None or body is None:
-                self.send_response(code or 404)
-                self.send_header("Content-Length", "0")
-                if (code or 404) == 404:
-                    self.send_header("X-Error-Code", "EntryNotFound")
-                    self.send_header("X-Repo-Commit", state.commit)
-                self.end_headers()
-                return None
-            self.send_response(200)
-            self.send_header("X-Repo-Commit", state.commit)
-            self.send_header("ETag", f'"{hashlib.sha256(body).hexdigest()}"')
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            return body
-
-        def do_HEAD(self) -> None:
-            self._head()
-
-        def do_GET(self) -> None:
-            state.gets.append(self.path)
-            body = self._head()
-            if body is not None:
-                path = self.path.split("?")[0]
-                self.wfile.write(body[: len(body) // 2] if path in state.truncate else body)
-                self.close_connection = True
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # keep test output clean
-
-    with serving(Handler) as url:
-        state.url = url
+    with serving_hub() as state:
         monkeypatch.setenv("HF_ENDPOINT", state.url)
         monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
         monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf-cache"))

@@ -282,7 +282,11 @@ def test_jobs_download_and_compute_commands(compute: FakeComputeServer, tmp_path
     result = invoke("compute", "capabilities")
     assert result.exit_code == 0 and "hash" in result.stdout and "1 worker(s)" in result.stdout
     result = invoke("--json", "compute", "capabilities")
-    assert json.loads(result.stdout) == {"num_workers": 1, "capabilities": {"hash": 1}}
+    assert json.loads(result.stdout) == {
+        "num_workers": 1,
+        "capabilities": {"hash": 1},
+        "unavailable": {},
+    }
     result = invoke("compute", "info")
     assert json.loads(result.stdout)["status"] == "healthy"
     result = invoke("jobs", "delete", job.job_id)  # no --yes, no input: aborted

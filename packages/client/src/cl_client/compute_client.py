@@ -177,7 +177,7 @@ class ComputeClient(AsyncCloseable):
                     return job
                 elapsed = loop.time() - start
                 if timeout is not None and elapsed > timeout:
-                    raise JobTimeoutError(job_id, timeout, job.status)
+                    raise JobTimeoutError(job_id, timeout, job.status, job.waiting_reason)
                 delay = backoff.next_delay()
                 if timeout is not None:
                     # Wake just after the deadline so the timeout fires on time.

@@ -77,12 +77,21 @@ class WorkerUnavailableError(ComputeClientError):
 class JobTimeoutError(ComputeClientError, builtins.TimeoutError):
     """``wait_for_job`` gave up; still a built-in ``TimeoutError`` as §7.3 requires."""
 
-    def __init__(self, job_id: str, timeout: float, last_status: str | None = None) -> None:
+    def __init__(
+        self,
+        job_id: str,
+        timeout: float,
+        last_status: str | None = None,
+        waiting_reason: str | None = None,
+    ) -> None:
         self.job_id: str = job_id
         self.timeout: float = timeout
         self.last_status: str | None = last_status
+        self.waiting_reason: str | None = waiting_reason
+        """The server's word on why the job was still queued (no worker serves it), if any."""
         tail = f" (last status: {last_status})" if last_status else ""
-        super().__init__(f"Job {job_id} timeout: not finished after {timeout:g} s{tail}")
+        why = f": {waiting_reason}" if waiting_reason else ""
+        super().__init__(f"Job {job_id} timeout: not finished after {timeout:g} s{tail}{why}")
 
 
 class ServerUnreachableError(httpx.ConnectError, ComputeClientError):

@@ -45,6 +45,8 @@ class JobResponse(_WireModel):
     updated_at: int | None = None
     started_at: int | None = None
     completed_at: int | None = None
+    waiting_reason: str | None = None
+    """Why a queued job is not being picked up (no connected worker serves its task type)."""
 
     @property
     def is_terminal(self) -> bool:
@@ -75,6 +77,10 @@ class WorkerCapability(_WireModel):
     capabilities: list[str]
     idle_count: int
     timestamp: int
+    unavailable: dict[str, str] = Field(default_factory=dict)
+    """Task types this worker was asked to serve but could not load, with the reason."""
+    execution_provider: str | None = None
+    """The ONNX Runtime execution provider its ONNX plugins use (e.g. CPUExecutionProvider)."""
 
 
 class WorkerCapabilitiesResponse(_WireModel):
@@ -82,6 +88,9 @@ class WorkerCapabilitiesResponse(_WireModel):
 
     num_workers: int
     capabilities: dict[str, int]
+    unavailable: dict[str, str] = Field(default_factory=dict)
+    """Task types that no connected worker serves because a worker could not load them, with
+    each worker's reason and the command that fixes it."""
 
 
 OnJobResponseCallback = (

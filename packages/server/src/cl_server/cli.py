@@ -82,6 +82,14 @@ def up(
             help="Comma-separated task types for the workers (default: all).", envvar="CL_TASKS"
         ),
     ] = "",
+    pull_models: Annotated[
+        bool,
+        typer.Option(
+            "--pull-models",
+            help="Download every missing model the workers' plugins need before starting them.",
+            envvar="CL_PULL_MODELS",
+        ),
+    ] = False,
 ) -> None:
     """Start broker, auth, compute and workers on this machine; Ctrl-C stops them all."""
     from cl_server.up.supervisor import Supervisor, UpOptions
@@ -97,6 +105,7 @@ def up(
         no_auth=no_auth,
         admin_password=admin_password,
         tasks=tasks,
+        pull_models=pull_models,
     )
     raise typer.Exit(Supervisor(options).run())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,14 +81,21 @@ async def run_single(
         return 0
 
 
+WAITING_CHECK_S = 2.0
+"""How often ``--watch`` asks the server why a still-queued job waits (events only say queued)."""
+
+
 async def _watch_one(
     client: ComputeClient, label: str, submit: Submit, limit: float
 ) -> JobResponse:
     finished = asyncio.Event()
+    loop = asyncio.get_running_loop()
     with _progress(_stderr_console()) as progress:
         bar = progress.add_task(label, total=100, status="submitting")
+        latest: list[JobResponse] = []
 
         def on_progress(job: JobResponse) -> None:
+            latest.append(job)
             progress.update(bar, completed=job.progress, status=job.status)
 
         def on_complete(_job: JobResponse) -> None:
@@ -95,12 +103,25 @@ async def _watch_one(
 
         job = await submit(client, on_progress, on_complete, False, None)
         progress.update(bar, completed=job.progress, status=job.status)
-        try:
-            await asyncio.wait_for(finished.wait(), limit)
-        except TimeoutError:
-            last = await client.get_job(job.job_id)
-            progress.update(bar, status=f"{last.status} (timeout)")
-            raise JobTimeoutError(job.job_id, limit, last.status) from None
+        deadline = loop.time() + limit
+        shown_reason: str | None = None
+        while not finished.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                last = await client.get_job(job.job_id)
+                progress.update(bar, status=f"{last.status} (timeout)")
+                raise JobTimeoutError(job.job_id, limit, last.status, last.waiting_reason)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), min(remaining, WAITING_CHECK_S))
+            if finished.is_set() or (latest and latest[-1].status != "queued"):
+                continue
+            current = await client.get_job(job.job_id)
+            if current.waiting_reason != shown_reason and current.status == "queued":
+                shown_reason = current.waiting_reason
+                if shown_reason:
+                    progress.console.print(f"job {job.job_id} is waiting: {shown_reason}")
+            if current.is_terminal:
+                break
         job = await client.get_job(job.job_id)
         done = 100 if job.status == "completed" else job.progress
         progress.update(bar, completed=done, status=job.status)

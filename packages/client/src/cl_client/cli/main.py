@@ -124,6 +124,8 @@ def capabilities(ctx: typer.Context) -> None:
             table.add_row(task_type, str(idle))
         Console().print(table)
         typer.echo(f"{caps.num_workers} worker(s) connected")
+        for task_type, reason in sorted(caps.unavailable.items()):
+            typer.echo(f"unavailable: {task_type}: {reason}")
 
     run(state, go())
 

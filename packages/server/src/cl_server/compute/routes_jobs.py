@@ -88,7 +88,11 @@ def get_job(job_id: str, services: Services, _caller: JobsCaller) -> JobResponse
     job = services.store.get_job(job_id)
     if job is None:
         raise _job_not_found(job_id)
-    return job.to_response()
+    response = job.to_response()
+    if response.status == "queued":
+        # The job keeps waiting (a worker may come); this only says why nothing picks it up.
+        response.waiting_reason = services.capabilities.waiting_reason(response.task_type)
+    return response
 
 
 @router.delete("/jobs/{job_id}", status_code=204)

@@ -39,10 +39,43 @@ class CapabilityTracker:
             self._workers.clear()
 
     def summary(self) -> WorkerCapabilitiesResponse:
-        with self._lock:
-            workers = list(self._workers.values())
+        workers = self._snapshot()
         totals: dict[str, int] = {}
         for worker in workers:
             for task_type in worker.capabilities:
                 totals[task_type] = totals.get(task_type, 0) + worker.idle_count
-        return WorkerCapabilitiesResponse(num_workers=len(workers), capabilities=totals)
+        unavailable = {
+            task_type: _joined_reasons(workers, task_type)
+            for task_type in sorted({t for worker in workers for t in worker.unavailable})
+            if task_type not in totals
+        }
+        return WorkerCapabilitiesResponse(
+            num_workers=len(workers), capabilities=totals, unavailable=unavailable
+        )
+
+    def waiting_reason(self, task_type: str) -> str | None:
+        """Why a queued ``task_type`` job is not picked up; None while a worker serves it."""
+        workers = self._snapshot()
+        if any(task_type in worker.capabilities for worker in workers):
+            return None
+        prefix = f"no connected worker serves {task_type}"
+        if not workers:
+            return f"{prefix}: no worker is connected (start one with `cl-server worker`)"
+        if any(task_type in worker.unavailable for worker in workers):
+            return f"{prefix}: {_joined_reasons(workers, task_type)}"
+        return (
+            f"{prefix}: the connected workers were not started for it "
+            f"(start one with `cl-server worker --tasks {task_type}`)"
+        )
+
+    def _snapshot(self) -> list[WorkerCapability]:
+        with self._lock:
+            return sorted(self._workers.values(), key=lambda worker: worker.worker_id)
+
+
+def _joined_reasons(workers: list[WorkerCapability], task_type: str) -> str:
+    return "; ".join(
+        f"{worker.worker_id}: {worker.unavailable[task_type]}"
+        for worker in workers
+        if task_type in worker.unavailable
+    )

@@ -16,6 +16,8 @@ import httpx
 
 from cl_server.broker.probe import broker_reachable
 from cl_server.up.children import Child, announce, child_env
+from cl_server.up.models import pull_missing_models
+from cl_server.worker.plugins_loader import parse_task_list
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
@@ -34,6 +36,7 @@ class UpOptions:
     no_auth: bool
     admin_password: str | None
     tasks: str = ""
+    pull_models: bool = False
 
 
 def _client_host(host: str) -> str:
@@ -129,6 +132,8 @@ class Supervisor:
             if not _wait_ready(lambda u=url: _http_ok(f"{u}/"), child, deadline):
                 announce(self.out, f"{child.name} did not come up at {url}; stopping")
                 return False
+        if opts.pull_models and opts.workers > 0:
+            pull_missing_models(parse_task_list(opts.tasks), opts.data_dir, self.out)
         self.workers = [self._spawn_worker(i) for i in range(opts.workers)]
         return True
 
@@ -154,9 +159,19 @@ class Supervisor:
                 announce(
                     self.out, f"{caps['num_workers']} worker(s) ready; plugins available: {plugins}"
                 )
+                self._report_unavailable(caps.get("unavailable", {}))
                 break
             self._stop.wait(0.25)
         announce(self.out, "press Ctrl-C to stop")
+
+    def _report_unavailable(self, unavailable: dict[str, str]) -> None:
+        if not unavailable:
+            return
+        announce(self.out, "plugins unavailable (each reason says how to enable it):")
+        for task_type, reason in sorted(unavailable.items()):
+            announce(self.out, f"  {task_type}: {reason}")
+        if not self.options.pull_models:
+            announce(self.out, "  or restart with `cl-server up --pull-models` to fetch them all")
 
     def _watch(self) -> int:
         while not self._stop.wait(0.5):

@@ -55,12 +55,16 @@ class Worker:
         runners: Mapping[str, PluginRunner],
         settings: WorkerSettings,
         burst: bool = False,
+        unavailable: Mapping[str, str] | None = None,
+        execution_provider: str | None = None,
     ) -> None:
         self.worker_id = worker_id
         self.store = store
         self.connection = connection
         self.publisher = EventPublisher(connection)
         self.runners = dict(runners)
+        self.unavailable = dict(unavailable or {})
+        self._execution_provider = execution_provider
         self.settings = settings
         self.jobs_dir = settings.jobs_dir
         self.burst = burst
@@ -115,7 +119,13 @@ class Worker:
             run.cancelled.set()
 
     def publish_capability(self) -> None:
-        self.publisher.capability(self.worker_id, self.task_types, idle=not self._busy)
+        self.publisher.capability(
+            self.worker_id,
+            self.task_types,
+            idle=not self._busy,
+            unavailable=self.unavailable,
+            execution_provider=self._execution_provider,
+        )
 
     # --- internals -----------------------------------------------------------------------
 

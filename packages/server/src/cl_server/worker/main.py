@@ -14,7 +14,7 @@ from cl_server.mqtt.connection import MqttConnection
 from cl_server.settings import WorkerSettings
 from cl_server.store import JobStore
 from cl_server.worker.loop import Worker
-from cl_server.worker.plugins_loader import load_runners, parse_task_list
+from cl_server.worker.plugins_loader import load_plugins, parse_task_list
 from cl_server.worker.pool import WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def default_worker_id() -> str:
 
 def build_worker(settings: WorkerSettings, worker_id: str, *, burst: bool) -> Worker:
     task_types = parse_task_list(settings.tasks)
-    runners = load_runners(task_types, settings.models_dir)
+    plugins = load_plugins(task_types, settings.models_dir)
     store = JobStore.open(
         settings.database_url,
         lease_seconds=settings.lease_seconds,
@@ -43,7 +43,9 @@ def build_worker(settings: WorkerSettings, worker_id: str, *, burst: bool) -> Wo
         worker_id=worker_id,
         store=store,
         connection=connection,
-        runners=runners,
+        runners=plugins.runners,
+        unavailable=plugins.unavailable,
+        execution_provider=plugins.execution_provider,
         settings=settings,
         burst=burst,
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from cl_server.errors import PluginUnavailableError
@@ -31,8 +33,19 @@ def parse_task_list(raw: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def load_runners(task_types: Sequence[str], models_dir: Path | None) -> dict[str, PluginRunner]:
+@dataclass(frozen=True)
+class LoadedPlugins:
+    runners: dict[str, PluginRunner]
+    unavailable: dict[str, str]
+    """Requested task types that could not be loaded here, with the reason (it says how to fix
+    it); announced in the capability message so the service can tell users why a job waits."""
+    execution_provider: str | None
+    """The ONNX Runtime provider of the loaded ONNX plugins; None when none is loaded."""
+
+
+def load_plugins(task_types: Sequence[str], models_dir: Path | None) -> LoadedPlugins:
     runners: dict[str, PluginRunner] = {}
+    unavailable: dict[str, str] = {}
     specs = plugin_specs()
     for task_type in task_types:
         try:
@@ -41,4 +54,15 @@ def load_runners(task_types: Sequence[str], models_dir: Path | None) -> dict[str
             # One clear line per missing plugin; the worker serves the others.
             # The message names the task type and says how to fix it.
             logger.warning("not serving %s", exc)
-    return runners
+            unavailable[task_type] = str(exc).removeprefix(f"{task_type}: ")
+    return LoadedPlugins(runners, unavailable, _onnx_provider_in_use())
+
+
+def _onnx_provider_in_use() -> str | None:
+    # ONNX plugins import onnxruntime when they load; a worker without one (hash, exif, media)
+    # does not pay for importing it just to report a provider it never uses.
+    if "onnxruntime" not in sys.modules:
+        return None
+    from cl_server.plugins._ml.providers import chosen_provider
+
+    return chosen_provider()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
 
 from cl_client.models import TERMINAL_STATUSES, JobEvent, WorkerCapability
 from cl_client.topics import JOB_EVENTS_TOPIC, worker_topic
@@ -26,25 +25,10 @@ class EventPublisher:
         if status in TERMINAL_STATUSES:
             self._schedule_republish(event)
 
-    def capability(
-        self,
-        worker_id: str,
-        task_types: Sequence[str],
-        idle: bool,
-        *,
-        unavailable: Mapping[str, str] | None = None,
-        execution_provider: str | None = None,
-    ) -> None:
-        message = WorkerCapability(
-            worker_id=worker_id,
-            capabilities=list(task_types),
-            idle_count=1 if idle else 0,
-            timestamp=now_ms(),
-            unavailable=dict(unavailable or {}),
-            execution_provider=execution_provider,
-        )
+    def capability(self, message: WorkerCapability) -> None:
+        """Retained, so the service (and any client) learns of live workers on subscribing."""
         self._connection.publish(
-            worker_topic(worker_id), message.model_dump_json().encode(), retain=True
+            worker_topic(message.worker_id), message.model_dump_json().encode(), retain=True
         )
 
     def close(self) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pydantic import ValidationError
 
-from cl_client.models import JobEvent
+from cl_client.models import JobEvent, WorkerCapability
 from cl_client.topics import JOB_EVENTS_TOPIC, worker_topic
 from cl_server.errors import JobCancelledError, PluginError
 from cl_server.lifecycle import requeue_expired_and_notify
@@ -57,6 +58,7 @@ class Worker:
         burst: bool = False,
         unavailable: Mapping[str, str] | None = None,
         execution_provider: str | None = None,
+        models: Sequence[str] = (),
     ) -> None:
         self.worker_id = worker_id
         self.store = store
@@ -65,6 +67,9 @@ class Worker:
         self.runners = dict(runners)
         self.unavailable = dict(unavailable or {})
         self._execution_provider = execution_provider
+        self._models = list(models)
+        self._started_at = now_ms()
+        self.failed = 0
         self.settings = settings
         self.jobs_dir = settings.jobs_dir
         self.burst = burst
@@ -120,11 +125,21 @@ class Worker:
 
     def publish_capability(self) -> None:
         self.publisher.capability(
-            self.worker_id,
-            self.task_types,
-            idle=not self._busy,
-            unavailable=self.unavailable,
-            execution_provider=self._execution_provider,
+            WorkerCapability(
+                worker_id=self.worker_id,
+                capabilities=self.task_types,
+                idle_count=0 if self._busy else 1,
+                timestamp=now_ms(),
+                unavailable=self.unavailable,
+                execution_provider=self._execution_provider,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                started_at=self._started_at,
+                models=self._models,
+                current_job_ids=[run.job.job_id for run in self._current],
+                jobs_done=self.processed,
+                jobs_failed=self.failed,
+            )
         )
 
     # --- internals -----------------------------------------------------------------------
@@ -275,6 +290,7 @@ class Worker:
             else:
                 message = failure_message(job.task_type, result)
             if self.store.fail(job.job_id, job.attempt, message):
+                self.failed += 1
                 logger.info("job %s failed: %s", job.job_id, message)
                 self.publisher.job_event(job.job_id, "failed", run.last_progress)
             return

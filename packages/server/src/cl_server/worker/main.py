@@ -46,6 +46,7 @@ def build_worker(settings: WorkerSettings, worker_id: str, *, burst: bool) -> Wo
         runners=plugins.runners,
         unavailable=plugins.unavailable,
         execution_provider=plugins.execution_provider,
+        models=plugins.models,
         settings=settings,
         burst=burst,
     )

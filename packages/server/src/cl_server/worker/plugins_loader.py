@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cl_server.errors import PluginUnavailableError
+from cl_server.models.locate import model_status
+from cl_server.models.registry import MODELS
 from cl_server.plugins.base import PluginRunner
 from cl_server.plugins.registry import plugin_specs
 
@@ -41,6 +43,8 @@ class LoadedPlugins:
     it); announced in the capability message so the service can tell users why a job waits."""
     execution_provider: str | None
     """The ONNX Runtime provider of the loaded ONNX plugins; None when none is loaded."""
+    models: list[str]
+    """Registry models present here that a loaded plugin uses (shown by ``GET /workers``)."""
 
 
 def load_plugins(task_types: Sequence[str], models_dir: Path | None) -> LoadedPlugins:
@@ -55,7 +59,18 @@ def load_plugins(task_types: Sequence[str], models_dir: Path | None) -> LoadedPl
             # The message names the task type and says how to fix it.
             logger.warning("not serving %s", exc)
             unavailable[task_type] = str(exc).removeprefix(f"{task_type}: ")
-    return LoadedPlugins(runners, unavailable, _onnx_provider_in_use())
+    return LoadedPlugins(
+        runners, unavailable, _onnx_provider_in_use(), _models_in_use(runners, models_dir)
+    )
+
+
+def _models_in_use(runners: Mapping[str, PluginRunner], models_dir: Path | None) -> list[str]:
+    return [
+        model.name
+        for model in MODELS.values()
+        if set(model.task_types) & set(runners)
+        and all(status.path is not None for status in model_status(model, models_dir=models_dir))
+    ]
 
 
 def _onnx_provider_in_use() -> str | None:

@@ -66,7 +66,7 @@ def test_fresh_sqlite_file_in_missing_directory(tmp_path: Path) -> None:
     with JobStore.open(f"sqlite:///{db_file}") as again:  # a second upgrade is a no-op
         with again.engine.connect() as conn:
             version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-        assert version == "0001"
+        assert version == "0002"
 
 
 def test_sqlite_connection_settings(tmp_path: Path) -> None:

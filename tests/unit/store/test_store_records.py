@@ -34,10 +34,12 @@ def _record(**changes: object) -> JobRecord:
     return JobRecord(**fields)  # pyright: ignore[reportArgumentType]
 
 
-def test_charged_attempts_excludes_releases() -> None:
-    assert _record().releases == 0
+def test_charged_attempts_excludes_releases_and_forgiven_attempts() -> None:
+    assert _record().releases == 0 and _record().forgiven_attempts == 0
     assert _record(attempt=3).charged_attempts == 3
     assert _record(attempt=3, releases=2).charged_attempts == 1
+    # After a retry forgave 2 charged attempts, one more claim is the first of a fresh budget.
+    assert _record(attempt=4, releases=1, forgiven_attempts=2).charged_attempts == 1
 
 
 def test_to_response_maps_wire_fields_only() -> None:
@@ -48,11 +50,17 @@ def test_to_response_maps_wire_fields_only() -> None:
         completed_at=20,
         attempt=2,
         leased_by=None,
+        worker_id="w1",
+        created_by="7",
+        releases=1,
+        forgiven_attempts=1,
     )
     response = record.to_response().model_dump()
     assert response["task_output"] == {"hash": "x"}
     assert response["completed_at"] == 20 and response["status"] == "completed"
-    assert "attempt" not in response and "leased_by" not in response
+    # The job-list extensions are on the wire; lease bookkeeping is not.
+    assert (response["attempt"], response["worker_id"], response["created_by"]) == (2, "w1", "7")
+    assert not {"leased_by", "lease_expires_at", "releases", "forgiven_attempts"} & set(response)
 
 
 @pytest.mark.parametrize(

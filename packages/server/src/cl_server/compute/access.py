@@ -1,4 +1,4 @@
-"""The three access states of PROTOCOL §3.1: auth disabled, guest mode, enforced."""
+"""The three access states of PROTOCOL §3.1 (auth disabled, guest mode, enforced) and job owners."""
 
 from __future__ import annotations
 
@@ -25,6 +25,24 @@ class Caller:
 
 
 ANONYMOUS = Caller(user_id=None)
+
+
+def owner_scope(caller: Caller) -> str | None:
+    """The ``created_by`` a caller's jobs are limited to, or ``None`` for every job.
+
+    Only an authenticated non-admin is limited (auth enforced): guest mode and disabled auth
+    keep PROTOCOL §3.1's "everyone sees everything", and admins see all jobs. A job submitted
+    while not enforced has no owner, so afterwards only admins see it.
+    """
+    if caller.user_id is None or caller.is_admin:
+        return None
+    return caller.user_id
+
+
+def may_access(caller: Caller, created_by: str | None) -> bool:
+    """Whether ``caller`` may see and act on a job owned by ``created_by``."""
+    scope = owner_scope(caller)
+    return scope is None or scope == created_by
 
 
 def access_state(*, auth_disabled: bool, guest_mode: bool) -> AccessState:

@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the services object and the two access checks of §3.1."""
+"""FastAPI dependencies: the services object, the two access checks of §3.1, and job lookup
+that honours owners."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from cl_server.compute.access import Caller, authorize
+from cl_server.compute.access import Caller, authorize, may_access
+from cl_server.compute.errors import NotFoundError
 from cl_server.compute.services import ComputeServices
+from cl_server.store import JobRecord
 
 
 def get_services(request: Request) -> ComputeServices:
@@ -41,3 +44,22 @@ async def require_admin(
 
 JobsCaller = Annotated[Caller, Depends(require_jobs_access)]
 AdminCaller = Annotated[Caller, Depends(require_admin)]
+
+
+def job_not_found(job_id: str) -> NotFoundError:
+    return NotFoundError(f"Job {job_id} not found")
+
+
+def get_visible_job(job_id: str, services: Services, caller: JobsCaller) -> JobRecord:
+    """The job ``{job_id}`` if the caller may see it; else the same 404 as for a missing job.
+
+    Someone else's job answers exactly like an unknown id, so job ids of other users cannot
+    be probed. (A sync dependency: FastAPI runs it in the thread pool.)
+    """
+    job = services.store.get_job(job_id)
+    if job is None or not may_access(caller, job.created_by):
+        raise job_not_found(job_id)
+    return job
+
+
+VisibleJob = Annotated[JobRecord, Depends(get_visible_job)]

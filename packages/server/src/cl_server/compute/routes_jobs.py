@@ -1,4 +1,9 @@
-"""``/jobs*`` endpoints (PROTOCOL §3.2)."""
+"""``/jobs*`` endpoints of PROTOCOL §3.2: submit, get, delete, download.
+
+With auth enforced each job records its submitter (``created_by``) and non-admins reach only
+their own jobs (``VisibleJob``); the list, cancel and retry live in ``routes_job_list`` and
+``routes_job_actions``.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,12 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from cl_client.models import JobCreatedResponse, JobResponse
-from cl_server.compute.dependencies import JobsCaller, Services
+from cl_server.compute.dependencies import JobsCaller, Services, VisibleJob, job_not_found
 from cl_server.compute.errors import NotFoundError
 from cl_server.compute.services import ComputeServices
 from cl_server.compute.streamed_form import receive_form
 from cl_server.compute.submission import ParsedSubmission, parse_submission, safe_filename
+from cl_server.lifecycle import INPUT_DIR
 from cl_server.plugins.registry import get_spec
 from cl_server.store import NewJob
 from cl_server.timeutil import now_ms
@@ -22,15 +28,14 @@ from cl_server.timeutil import now_ms
 router = APIRouter()
 
 MAX_FORM_FIELDS = 64
-INPUT_DIR = "input"
-
-
-def _job_not_found(job_id: str) -> NotFoundError:
-    return NotFoundError(f"Job {job_id} not found")
 
 
 def _create_job(
-    services: ComputeServices, job_id: str, task_type: str, submission: ParsedSubmission
+    services: ComputeServices,
+    job_id: str,
+    task_type: str,
+    submission: ParsedSubmission,
+    created_by: str | None,
 ) -> JobCreatedResponse:
     """Store the job whose upload (if any) is already in its ``input/`` directory."""
     spec = get_spec(task_type)
@@ -49,6 +54,7 @@ def _create_job(
                 params=params,
                 priority=submission.priority,
                 created_at=now_ms(),
+                created_by=created_by,
             )
         )
     except BaseException:
@@ -61,7 +67,7 @@ def _create_job(
 
 @router.post("/jobs/{task_type}", response_model=JobCreatedResponse)
 async def submit_job(
-    task_type: str, request: Request, services: Services, _caller: JobsCaller
+    task_type: str, request: Request, services: Services, caller: JobsCaller
 ) -> JobCreatedResponse:
     # The form is read here, after the access check, so unauthorised uploads are never parsed.
     spec = get_spec(task_type)
@@ -80,14 +86,14 @@ async def submit_job(
         # Bad form, 413 or a client gone mid-upload: keep no partial upload.
         await run_in_threadpool(shutil.rmtree, job_dir, ignore_errors=True)
         raise
-    return await run_in_threadpool(_create_job, services, job_id, task_type, submission)
+    # caller.user_id is set only when auth is enforced, so other modes store no owner.
+    return await run_in_threadpool(
+        _create_job, services, job_id, task_type, submission, caller.user_id
+    )
 
 
 @router.get("/jobs/{job_id}", response_model=JobResponse)
-def get_job(job_id: str, services: Services, _caller: JobsCaller) -> JobResponse:
-    job = services.store.get_job(job_id)
-    if job is None:
-        raise _job_not_found(job_id)
+def get_job(job: VisibleJob, services: Services) -> JobResponse:
     response = job.to_response()
     if response.status == "queued":
         # The job keeps waiting (a worker may come); this only says why nothing picks it up.
@@ -96,19 +102,15 @@ def get_job(job_id: str, services: Services, _caller: JobsCaller) -> JobResponse
 
 
 @router.delete("/jobs/{job_id}", status_code=204)
-def delete_job(job_id: str, services: Services, _caller: JobsCaller) -> Response:
-    if not services.store.delete_job(job_id):
-        raise _job_not_found(job_id)
+def delete_job(job: VisibleJob, services: Services) -> Response:
+    if not services.store.delete_job(job.job_id):
+        raise job_not_found(job.job_id)
     # A worker still running it notices at its next lease renewal and stops.
-    services.files.remove(job_id)
+    services.files.remove(job.job_id)
     return Response(status_code=204)
 
 
 @router.get("/jobs/{job_id}/files/{file_path:path}")
-def download_job_file(
-    job_id: str, file_path: str, services: Services, _caller: JobsCaller
-) -> FileResponse:
-    if services.store.get_job(job_id) is None:
-        raise _job_not_found(job_id)
-    path = services.files.resolve_download(job_id, file_path)
+def download_job_file(job: VisibleJob, file_path: str, services: Services) -> FileResponse:
+    path = services.files.resolve_download(job.job_id, file_path)
     return FileResponse(path, media_type="application/octet-stream", filename=path.name)

@@ -9,8 +9,11 @@ Leases and attempts (see docs/store.md):
   ``fail`` and ``release`` are single ``UPDATE ... WHERE job_id AND attempt AND
   status='processing'`` statements and return ``False`` when no row matched, so a worker whose
   lease expired (and whose job was claimed again) cannot overwrite the newer attempt.
-- ``release`` (graceful shutdown) increments ``releases``; attempts charged against
-  ``max_attempts`` are ``attempt - releases``.
+- ``release`` (graceful shutdown) increments ``releases``; a user's ``retry`` moves the attempts
+  charged so far into ``forgiven_attempts``; attempts charged against ``max_attempts`` are
+  ``attempt - releases - forgiven_attempts``.
+- ``cancel`` and ``retry`` (user actions, see ``user_actions``) raise ``JobStateError`` when the
+  job's status does not allow them.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from typing import Any, Self
 from sqlalchemy import CursorResult, Engine, Result, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from cl_server.store import user_actions
 from cl_server.store.engine import BEGIN_IMMEDIATE, BEGIN_OPTION, create_store_engine
+from cl_server.store.job_list import MAX_PAGE, fetch_newest
 from cl_server.store.migrate import upgrade_to_head
 from cl_server.store.models import CONFIG_ROW_ID, JobRow, ServiceConfigRow
 from cl_server.store.records import (
@@ -31,6 +36,9 @@ from cl_server.store.records import (
     FAILED,
     PROCESSING,
     QUEUED,
+    JobFilter,
+    JobKey,
+    JobPage,
     JobRecord,
     NewJob,
     ServiceConfig,
@@ -61,6 +69,9 @@ def _record(row: JobRow) -> JobRecord:
         leased_by=row.leased_by,
         lease_expires_at=row.lease_expires_at,
         releases=row.releases,
+        forgiven_attempts=row.forgiven_attempts,
+        worker_id=row.worker_id,
+        created_by=row.created_by,
     )
 
 
@@ -166,8 +177,11 @@ class JobStore:
             completed_at=None,
             attempt=0,
             releases=0,
+            forgiven_attempts=0,
             leased_by=None,
             lease_expires_at=None,
+            worker_id=None,
+            created_by=job.created_by,
         )
         with self._write() as session:
             session.add(row)
@@ -193,6 +207,33 @@ class JobStore:
                 )
                 deleted += _rowcount(result)
         return deleted
+
+    def list_jobs(
+        self, job_filter: JobFilter, *, limit: int = 100, after: JobKey | None = None
+    ) -> JobPage:
+        """One page of matching jobs, newest first, starting after ``after`` (exclusive)."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
+        with self._read() as session:
+            # One row more than the page says whether another page follows.
+            rows = fetch_newest(session, job_filter, limit + 1, after)
+            jobs = [_record(row) for row in rows[:limit]]
+        next_key = jobs[-1].key if len(rows) > limit else None
+        return JobPage(jobs=jobs, next_key=next_key)
+
+    def cancel(self, job_id: str, message: str | None, now: int | None = None) -> JobRecord | None:
+        """Cancel a queued or processing job (``JobStateError`` otherwise); ``None``: no job."""
+        with self._write() as session:
+            row = user_actions.cancel(session, job_id, message, _now(now))
+            session.flush()
+            return None if row is None else _record(row)
+
+    def retry(self, job_id: str, now: int | None = None) -> JobRecord | None:
+        """Queue a failed or cancelled job again (``JobStateError`` otherwise); ``None``: no job."""
+        with self._write() as session:
+            row = user_actions.retry(session, job_id, _now(now))
+            session.flush()
+            return None if row is None else _record(row)
 
     def list_jobs_created_before(self, cutoff_ms: int) -> list[JobRecord]:
         with self._read() as session:
@@ -272,6 +313,7 @@ class JobStore:
                 row.started_at = now
                 row.updated_at = now
                 row.leased_by = worker_id
+                row.worker_id = worker_id
                 row.lease_expires_at = now + self._lease_ms
                 row.attempt += 1
             session.flush()
@@ -339,7 +381,7 @@ class JobStore:
                 .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
-                charged = row.attempt - row.releases
+                charged = row.attempt - row.releases - row.forgiven_attempts
                 if charged >= self._max_attempts:
                     changes = _to_failed(
                         now,

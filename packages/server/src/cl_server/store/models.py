@@ -48,10 +48,34 @@ class JobRow(Base):
     releases: Mapped[int] = mapped_column(Integer, server_default="0")
     leased_by: Mapped[str | None] = mapped_column(String(255))
     lease_expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    # A manual retry gives the job a fresh attempt budget without lowering ``attempt`` (the
+    # fencing token): the attempts charged before it are parked here. Charged attempts are
+    # ``attempt - releases - forgiven_attempts``.
+    forgiven_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    # ``leased_by`` is cleared when a lease ends; ``worker_id`` keeps the last worker that
+    # claimed the job, for the job list and for debugging a failure after the fact.
+    worker_id: Mapped[str | None] = mapped_column(String(255))
+    # The submitting user's id when auth is enforced; NULL in guest mode and with auth disabled.
+    created_by: Mapped[str | None] = mapped_column(String(255))
 
 
 # The claim query: WHERE status='queued' ORDER BY priority DESC, created_at.
 Index("ix_jobs_claim_order", JobRow.status, JobRow.priority.desc(), JobRow.created_at)
+# The job list (GET /jobs) pages newest first by the key (created_at, job_id); each filter it
+# offers has an index that starts with the filtered column and then holds the rows in key
+# order, so a page is one short backward index range scan, however deep the cursor.
+Index("ix_jobs_list", JobRow.created_at, JobRow.job_id)
+Index("ix_jobs_list_status", JobRow.status, JobRow.created_at, JobRow.job_id)
+Index("ix_jobs_list_task_type", JobRow.task_type, JobRow.created_at, JobRow.job_id)
+Index("ix_jobs_list_created_by", JobRow.created_by, JobRow.created_at, JobRow.job_id)
+# A non-admin's list always filters by owner; "my failed jobs" must not walk all of theirs.
+Index(
+    "ix_jobs_list_created_by_status",
+    JobRow.created_by,
+    JobRow.status,
+    JobRow.created_at,
+    JobRow.job_id,
+)
 
 
 class ServiceConfigRow(Base):

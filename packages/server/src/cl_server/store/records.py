@@ -11,6 +11,12 @@ QUEUED: Final = "queued"
 PROCESSING: Final = "processing"
 COMPLETED: Final = "completed"
 FAILED: Final = "failed"
+CANCELLED: Final = "cancelled"
+
+STATUSES: Final = (QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED)
+"""Every status the store writes."""
+CANCELLABLE: Final = frozenset({QUEUED, PROCESSING})
+RETRYABLE: Final = frozenset({FAILED, CANCELLED})
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,8 @@ class NewJob:
     params: dict[str, Any]
     priority: int
     created_at: int
+    created_by: str | None = None
+    """The submitting user's id when auth is enforced; ``None`` otherwise."""
 
 
 @dataclass(frozen=True)
@@ -43,12 +51,21 @@ class JobRecord:
     """Claims given back with ``JobStore.release``; they do not count against ``max_attempts``.
 
     ``attempt`` counts every claim (it is the fencing token of stale-write checks), so the
-    attempts charged to the job are ``attempt - releases``.
+    attempts charged to the job are ``attempt - releases - forgiven_attempts``.
     """
+    forgiven_attempts: int = 0
+    """Attempts charged before the last manual retry, which gave the job a fresh budget."""
+    worker_id: str | None = None
+    """The worker holding the job, or the last one that did (kept after the lease ends)."""
+    created_by: str | None = None
 
     @property
     def charged_attempts(self) -> int:
-        return self.attempt - self.releases
+        return self.attempt - self.releases - self.forgiven_attempts
+
+    @property
+    def key(self) -> JobKey:
+        return JobKey(self.created_at, self.job_id)
 
     def to_response(self) -> JobResponse:
         return JobResponse(
@@ -64,7 +81,39 @@ class JobRecord:
             updated_at=self.updated_at,
             started_at=self.started_at,
             completed_at=self.completed_at,
+            attempt=self.attempt,
+            worker_id=self.worker_id,
+            created_by=self.created_by,
         )
+
+
+@dataclass(frozen=True, order=True)
+class JobKey:
+    """A job's position in the job list, which runs newest first: by this key, descending."""
+
+    created_at: int
+    job_id: str
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs ``JobStore.list_jobs`` returns; every given condition must hold."""
+
+    statuses: tuple[str, ...] = ()
+    """Any of these statuses (empty: any status)."""
+    task_type: str | None = None
+    created_by: str | None = None
+    created_after: int | None = None
+    """Inclusive lower bound on ``created_at`` (ms)."""
+    created_before: int | None = None
+    """Exclusive upper bound on ``created_at`` (ms), so adjacent windows never overlap."""
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[JobRecord]
+    next_key: JobKey | None
+    """Where the next page starts (exclusive); ``None`` on the last page."""
 
 
 @dataclass(frozen=True)

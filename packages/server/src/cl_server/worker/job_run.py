@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
+from cl_server.lifecycle import remove_outputs
 from cl_server.mqtt.events import EventPublisher
 from cl_server.plugins.base import JobContext
 from cl_server.store import JobRecord, JobStore
-
-# Directories a plugin writes; cleared before each attempt so retries start clean (idempotence).
-OUTPUT_DIRS = ("output", "faces")
 
 
 class JobRun:
@@ -22,14 +19,17 @@ class JobRun:
         self.lost = threading.Event()
         """Set when the job is no longer ours: its result must be discarded."""
         self.cancelled = threading.Event()
-        """Tells the plugin to stop: set when lost, timed out, or when the worker shuts down."""
+        """Tells the plugin to stop: set when lost, cancelled, timed out, or when the worker
+        shuts down."""
+        self.cancelled_by_user = threading.Event()
+        """Set when a ``cancelled`` event for this job arrived: its result must be discarded."""
         self.timed_out = threading.Event()
         """Set when the job ran past the worker's job time limit."""
         self.last_progress = 0
         self._store = store
         self._publisher = publisher
-        for name in OUTPUT_DIRS:
-            shutil.rmtree(job_dir / name, ignore_errors=True)
+        # Every attempt starts from the input alone, so retries never see old outputs.
+        remove_outputs(job_dir)
         input_rel = job.params.get("input_path")
         self.context = JobContext(
             job_id=job.job_id,
@@ -42,6 +42,10 @@ class JobRun:
 
     def mark_timed_out(self) -> None:
         self.timed_out.set()
+        self.cancelled.set()
+
+    def mark_cancelled_by_user(self) -> None:
+        self.cancelled_by_user.set()
         self.cancelled.set()
 
     def mark_lost(self) -> None:

@@ -13,7 +13,9 @@ logger = logging.getLogger(__name__)
 
 class LeaseKeeper(BackgroundThread):
     """Renews each lease every ``interval`` s and calls ``on_lost(job_id)`` once for a job that
-    is no longer ours (deleted, or re-leased to another worker after we stalled)."""
+    is no longer ours (deleted, cancelled, or re-leased to another worker after we stalled).
+
+    A refused renewal is also how a worker learns of a cancel whose MQTT event it missed."""
 
     thread_name = "lease-keeper"
 
@@ -42,6 +44,8 @@ class LeaseKeeper(BackgroundThread):
                     logger.exception("lease renewal for %s failed", job_id)
                     continue
                 if not still_ours:
-                    logger.warning("job %s is no longer ours (deleted or re-leased)", job_id)
+                    logger.warning(
+                        "job %s is no longer ours (deleted, cancelled or re-leased)", job_id
+                    )
                     del self._leases[job_id]
                     self._on_lost(job_id)

@@ -15,12 +15,12 @@ from pydantic import ValidationError
 from cl_client.models import JobEvent, WorkerCapability
 from cl_client.topics import JOB_EVENTS_TOPIC, worker_topic
 from cl_server.errors import JobCancelledError, PluginError
-from cl_server.lifecycle import requeue_expired_and_notify
+from cl_server.lifecycle import remove_outputs, requeue_expired_and_notify
 from cl_server.mqtt.connection import MqttConnection
 from cl_server.mqtt.events import EventPublisher
 from cl_server.plugins.base import PluginRunner, TaskOutput
 from cl_server.settings import WorkerSettings
-from cl_server.store import JobRecord, JobStore
+from cl_server.store import CANCELLED, JobRecord, JobStore
 from cl_server.timeutil import now_ms
 from cl_server.worker.job_run import JobRun
 from cl_server.worker.lease import LeaseKeeper
@@ -157,6 +157,28 @@ class Worker:
         if event.event_type == "queued":
             self._queued_seen.saw(event.job_id)
             self._wake.set()
+        elif event.event_type == CANCELLED:
+            self._on_cancelled(event.job_id)
+
+    def _on_cancelled(self, job_id: str) -> None:
+        """A user cancelled a job: stop its plugin now rather than at the next lease renewal,
+        which stays the fallback when this event is missed."""
+        for run in list(self._current):
+            if run.job.job_id != job_id:
+                continue
+            # The event may be stale: terminal events are published twice, a second apart, and
+            # the job may have been retried and claimed by us again in between. Only the store
+            # says whether *this* attempt is the cancelled one (a primary-key read).
+            try:
+                current = self.store.get_job(job_id)
+            except Exception:  # the lease renewal will tell; never break the MQTT thread
+                logger.exception("could not check the cancel of job %s", job_id)
+                return
+            if current is None or current.status != CANCELLED:
+                continue
+            if current.attempt == run.job.attempt:
+                logger.info("job %s was cancelled; stopping it", job_id)
+                run.mark_cancelled_by_user()
 
     def _await_queued_events(self, jobs: list[JobRecord]) -> None:
         """Let each fresh job's ``queued`` event go out before our ``processing`` does.
@@ -269,13 +291,25 @@ class Worker:
         except Exception as exc:
             return [exc for _ in runs]
 
+    def _discard(self, run: JobRun) -> None:
+        """Drop the result of a job that is no longer ours, and what its plugin left behind.
+
+        The plugin may have written files after the delete or cancel removed them. Only our own
+        attempt's leftovers are removed: a job re-leased, or retried since the cancel, belongs
+        to a newer attempt whose outputs must stay.
+        """
+        job = run.job
+        logger.info("discarding result of job %s: it is no longer ours", job.job_id)
+        current = self.store.get_job(job.job_id)
+        if current is None:
+            shutil.rmtree(self.jobs_dir / job.job_id, ignore_errors=True)
+        elif current.status == CANCELLED and current.attempt == job.attempt:
+            remove_outputs(self.jobs_dir / job.job_id)
+
     def _finish(self, run: JobRun, result: TaskOutput | Exception) -> None:
         job = run.job
-        if run.lost.is_set():
-            logger.info("discarding result of job %s: it is no longer ours", job.job_id)
-            if self.store.get_job(job.job_id) is None:
-                # Deleted while running: the plugin may have recreated files after the delete.
-                shutil.rmtree(self.jobs_dir / job.job_id, ignore_errors=True)
+        if run.lost.is_set() or run.cancelled_by_user.is_set():
+            self._discard(run)
             return
         if isinstance(result, Exception) and run.cancelled.is_set() and self.stopping.is_set():
             if self.store.release(job.job_id, job.attempt):
@@ -293,8 +327,12 @@ class Worker:
                 self.failed += 1
                 logger.info("job %s failed: %s", job.job_id, message)
                 self.publisher.job_event(job.job_id, "failed", run.last_progress)
+            else:  # refused: cancelled, deleted or re-leased in the meantime
+                self._discard(run)
             return
         if self.store.complete(job.job_id, job.attempt, result):
             self.processed += 1
             logger.info("job %s (%s) completed", job.job_id, job.task_type)
             self.publisher.job_event(job.job_id, "completed", 100)
+        else:
+            self._discard(run)

@@ -74,6 +74,14 @@ class ComputeSettings(StoreSettings, MqttSettings):
     public_key_path: Path | None = None
     """Read the ES256 public key from this PEM instead of (or before) asking ``auth_url``."""
     max_upload_bytes: int = 2 * 1024**3
+    metrics_public: bool = False
+    """Serve ``GET /metrics`` without auth (``CL_METRICS_PUBLIC``); by default it takes the same
+    check as ``/jobs``, which is open anyway in guest mode and with auth disabled."""
+    events_heartbeat_seconds: float = 15.0
+    """``GET /events`` sends a ``: ping`` comment this often, so proxies keep idle streams open;
+    each ping also re-checks the stream's token (``CL_EVENTS_HEARTBEAT_SECONDS``)."""
+    events_buffer_size: int = 10_000
+    """Events kept for ``Last-Event-ID`` resumes (``CL_EVENTS_BUFFER_SIZE``)."""
 
 
 class WorkerSettings(StoreSettings, MqttSettings):

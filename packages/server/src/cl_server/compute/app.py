@@ -13,22 +13,31 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from cl_client.models import WorkerCapabilitiesResponse
-from cl_client.topics import WORKER_TOPIC_FILTER
+from cl_client.topics import JOB_EVENTS_TOPIC, WORKER_TOPIC_FILTER
 from cl_server import __version__
 from cl_server.compute.dependencies import Services
 from cl_server.compute.errors import ApiError
 from cl_server.compute.job_files import JobFiles
 from cl_server.compute.public_key import PublicKeySource
 from cl_server.compute.routes_admin import router as admin_router
+from cl_server.compute.routes_job_actions import router as job_actions_router
+from cl_server.compute.routes_job_list import router as job_list_router
 from cl_server.compute.routes_jobs import router as jobs_router
+from cl_server.compute.routes_workers import router as workers_router
 from cl_server.compute.services import ComputeServices
 from cl_server.compute.upload_limit import UploadLimitMiddleware
 from cl_server.lifecycle import requeue_expired_and_notify
+from cl_server.live.fanout import fan_out
+from cl_server.live.routes import router as live_router
+from cl_server.live.service import LiveEvents
+from cl_server.metrics.routes import router as metrics_router
+from cl_server.metrics.service import ComputeMetrics
 from cl_server.mqtt.capabilities import CapabilityTracker
 from cl_server.mqtt.connection import MqttConnection
 from cl_server.mqtt.events import EventPublisher
 from cl_server.settings import ComputeSettings
 from cl_server.store import JobStore
+from cl_server.ui import install_dashboard
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +89,13 @@ def create_app(settings: ComputeSettings) -> FastAPI:
         # Each session starts from the retained messages the broker replays, not an old view.
         connection.add_connect_hook(tracker.forget_all)
         connection.subscribe(WORKER_TOPIC_FILTER, tracker.handle_message)
+        metrics = ComputeMetrics(store, tracker)
+        live = LiveEvents.start(settings, store, tracker)
+        # MqttConnection keeps one handler per topic filter: another consumer of job events
+        # must share this subscription (a fan-out), not subscribe to the same filter again.
+        connection.subscribe(
+            JOB_EVENTS_TOPIC, fan_out(metrics.feed.handle_message, live.feed.handle_message)
+        )
         connection.start()
         publisher = EventPublisher(connection)
         services = ComputeServices(
@@ -89,6 +105,8 @@ def create_app(settings: ComputeSettings) -> FastAPI:
             publisher=publisher,
             capabilities=tracker,
             keys=PublicKeySource(key_path=settings.public_key_path, auth_url=settings.auth_url),
+            metrics=metrics,
+            live=live,
         )
         app.state.services = services
         stop_reaper = threading.Event()
@@ -100,6 +118,9 @@ def create_app(settings: ComputeSettings) -> FastAPI:
             reaper.join(timeout=5)
             publisher.close()
             connection.stop()
+            metrics.close()
+            live.close()
+            tracker.close()
             store.close()
 
     app = FastAPI(title="CL Server compute service", version=__version__, lifespan=lifespan)
@@ -120,6 +141,12 @@ def create_app(settings: ComputeSettings) -> FastAPI:
     def capabilities(services: Services) -> WorkerCapabilitiesResponse:
         return services.capabilities.summary()
 
+    app.include_router(job_list_router)
     app.include_router(jobs_router)
+    app.include_router(job_actions_router)
     app.include_router(admin_router)
+    app.include_router(workers_router)
+    app.include_router(metrics_router)
+    app.include_router(live_router)
+    install_dashboard(app)
     return app

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from cl_server.compute.access import AccessState, access_state
 from cl_server.compute.job_files import JobFiles
 from cl_server.compute.public_key import PublicKeySource
+from cl_server.live.service import LiveEvents
+from cl_server.metrics.service import ComputeMetrics
 from cl_server.mqtt.capabilities import CapabilityTracker
 from cl_server.mqtt.events import EventPublisher
 from cl_server.settings import ComputeSettings
@@ -20,7 +22,11 @@ class ComputeServices:
     files: JobFiles
     publisher: EventPublisher
     capabilities: CapabilityTracker
+    """The worker directory: /capabilities, GET /workers and worker change listeners."""
     keys: PublicKeySource
+    metrics: ComputeMetrics
+    live: LiveEvents
+    """The hub behind ``GET /events``."""
 
     def access_state(self) -> AccessState:
         if self.settings.no_auth:

@@ -68,11 +68,22 @@ class FakeJob:
     script: list[dict[str, Any]]
     gets: int = 0
     files: dict[str, bytes] = field(default_factory=dict)
+    created_at: int = 1_700_000_000_000
+    created_by: str | None = None
 
     def state(self) -> dict[str, Any]:
         index = min(self.gets, len(self.script) - 1)
         self.gets += 1
         return self.script[index]
+
+    def last_state(self) -> dict[str, Any]:
+        """The state the last GET returned (the first one before any), without advancing."""
+        return self.script[min(max(self.gets - 1, 0), len(self.script) - 1)]
+
+    def become(self, state: dict[str, Any]) -> None:
+        """From now on every GET returns ``state`` (cancel and retry do this)."""
+        self.script = [state]
+        self.gets = 0
 
 
 def job_body(job: FakeJob, state: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +96,8 @@ def job_body(job: FakeJob, state: dict[str, Any]) -> dict[str, Any]:
         "task_output": None,
         "error_message": None,
         "priority": 5,
-        "created_at": 1_700_000_000_000,
+        "created_at": job.created_at,
+        "created_by": job.created_by,
         "updated_at": None,
         "started_at": None,
         "completed_at": None,
@@ -96,6 +108,7 @@ def job_body(job: FakeJob, state: dict[str, Any]) -> dict[str, Any]:
 
 
 COMPLETED = {"status": "completed", "progress": 100, "task_output": {"media_type": "image"}}
+TERMINAL = ("completed", "failed", "error", "cancelled")
 
 
 class FakeComputeServer:
@@ -118,6 +131,14 @@ class FakeComputeServer:
         #: Status code forced for submissions (e.g. 422), or None.
         self.reject_submissions: tuple[int, Any] | None = None
         self.on_submit: Callable[[FakeJob], None] | None = None
+        #: Bodies of ``GET /workers`` entries.
+        self.workers: list[dict[str, Any]] = []
+        #: Query parameters of each ``GET /jobs`` (multi-valued).
+        self.list_queries: list[dict[str, list[str]]] = []
+        #: Called with each request before it is answered (e.g. to simulate Ctrl-C).
+        self.on_request: Callable[[httpx.Request], None] | None = None
+        #: When set, every request fails as if nothing listened on the port.
+        self.down: bool = False
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -135,6 +156,10 @@ class FakeComputeServer:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        if self.on_request is not None:
+            self.on_request(request)
+        if self.down:
+            raise httpx.ConnectError("All connection attempts failed", request=request)
         path = unquote(request.url.path)
         parts = [p for p in path.split("/") if p]
         method = request.method
@@ -151,14 +176,20 @@ class FakeComputeServer:
             )
         if path == "/capabilities":
             return httpx.Response(200, json=self.capabilities)
+        if path == "/workers" and method == "GET":
+            return httpx.Response(200, json={"workers": self.workers})
         if parts[:1] == ["admin"]:
             return self._admin(request, parts)
+        if parts == ["jobs"] and method == "GET":
+            return self._list(request)
         if parts[:1] == ["jobs"] and len(parts) >= 2:
-            if method == "POST":
+            if method == "POST" and len(parts) == 2:
                 return self._submit(request, parts[1])
             job = self.jobs.get(parts[1])
             if job is None:
                 return httpx.Response(404, json={"detail": f"Job {parts[1]} not found"})
+            if len(parts) == 3 and method == "POST" and parts[2] in ("cancel", "retry"):
+                return self._cancel(job) if parts[2] == "cancel" else self._retry(job)
             if len(parts) == 2 and method == "GET":
                 return httpx.Response(200, json=job_body(job, job.state()))
             if len(parts) == 2 and method == "DELETE":
@@ -175,6 +206,56 @@ class FakeComputeServer:
                     return httpx.Response(404, json={"detail": f"File not found: {file_path}"})
                 return httpx.Response(200, content=data)
         return httpx.Response(405, json={"detail": "Method Not Allowed"})
+
+    def _list(self, request: httpx.Request) -> httpx.Response:
+        """``GET /jobs``: filters, newest first, an offset as the opaque cursor."""
+        query = {key: request.url.params.get_list(key) for key in request.url.params}
+        self.list_queries.append(query)
+        limit = int(query.get("limit", ["100"])[0])
+        if not 1 <= limit <= 500:
+            return httpx.Response(422, json={"detail": [{"loc": ["query", "limit"], "msg": "bad"}]})
+        rows = [(job, job_body(job, job.last_state())) for job in self.jobs.values()]
+        statuses = query.get("status")
+        after = int(query["created_after"][0]) if "created_after" in query else None
+        before = int(query["created_before"][0]) if "created_before" in query else None
+        selected = [
+            body
+            for job, body in reversed(rows)  # newest first; ties: the later-added first
+            if (not statuses or body["status"] in statuses)
+            and body["task_type"] == query.get("task_type", [body["task_type"]])[0]
+            and (job.created_by == query["created_by"][0] if "created_by" in query else True)
+            and (after is None or job.created_at >= after)
+            and (before is None or job.created_at < before)
+        ]
+        selected.sort(key=lambda body: -body["created_at"])
+        offset = int(query.get("cursor", ["o0"])[0].removeprefix("o"))
+        page = selected[offset : offset + limit]
+        more = offset + limit < len(selected)
+        return httpx.Response(
+            200, json={"jobs": page, "next_cursor": f"o{offset + limit}" if more else None}
+        )
+
+    def _cancel(self, job: FakeJob) -> httpx.Response:
+        current = job.last_state()
+        if current["status"] in TERMINAL:
+            return httpx.Response(
+                409, json={"detail": f"Job {job.job_id} is already {current['status']}"}
+            )
+        job.become({**current, "status": "cancelled", "completed_at": 1_700_000_009_000})
+        return httpx.Response(200, json=job_body(job, job.last_state()))
+
+    def _retry(self, job: FakeJob) -> httpx.Response:
+        current = job.last_state()
+        if current["status"] not in ("failed", "cancelled"):
+            return httpx.Response(
+                409,
+                json={
+                    "detail": f"Job {job.job_id} is {current['status']}; only failed or "
+                    "cancelled jobs can be retried"
+                },
+            )
+        job.become({"status": "queued", "progress": 0})
+        return httpx.Response(200, json=job_body(job, job.last_state()))
 
     def _submit(self, request: httpx.Request, task_type: str) -> httpx.Response:
         fields, files = parse_multipart(request)
@@ -341,3 +422,23 @@ class FakeAuthServer:
                 del self.users[user_id]
                 return httpx.Response(204)
         return httpx.Response(404, json={"detail": "Not Found"})
+
+
+def serve_cli_from(
+    monkeypatch: Any, server: FakeComputeServer, monitor: MQTTJobMonitor | None = None
+) -> None:
+    """Make ``cl-client`` commands (``cli.common.compute_client``) talk to ``server``.
+
+    ``monitor`` replaces the MQTT monitor of commands that want one (default: an offline one,
+    so callbacks are driven by the SDK's polling fallback).
+    """
+    from cl_client.cli import common
+
+    def build(**kwargs: Any) -> ComputeClient:
+        kwargs["transport"] = server.transport()
+        kwargs["mqtt_monitor"] = (
+            kwargs.get("mqtt_monitor") or monitor or MQTTJobMonitor(connect=False)
+        )
+        return ComputeClient(**kwargs)
+
+    monkeypatch.setattr(common, "ComputeClient", build)

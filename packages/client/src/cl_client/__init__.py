@@ -32,6 +32,7 @@ from cl_client.exceptions import (
     InvalidRequestError,
     JobFailedError,
     JobNotFoundError,
+    JobNotFoundHTTPError,
     JobTimeoutError,
     NotFoundError,
     PermissionError,
@@ -41,10 +42,13 @@ from cl_client.exceptions import (
     WorkerUnavailableError,
 )
 from cl_client.models import (
+    JobListResponse,
     JobResponse,
     OnJobResponseCallback,
     WorkerCapabilitiesResponse,
     WorkerCapability,
+    WorkerInfo,
+    WorkersResponse,
 )
 from cl_client.mqtt_monitor import MQTTJobMonitor
 from cl_client.server_config import ServerConfig
@@ -64,7 +68,9 @@ __all__ = [
     "InvalidRequestError",
     "JWTAuthProvider",
     "JobFailedError",
+    "JobListResponse",
     "JobNotFoundError",
+    "JobNotFoundHTTPError",
     "JobResponse",
     "JobTimeoutError",
     "MQTTJobMonitor",
@@ -84,6 +90,8 @@ __all__ = [
     "UserUpdateRequest",
     "WorkerCapabilitiesResponse",
     "WorkerCapability",
+    "WorkerInfo",
     "WorkerUnavailableError",
+    "WorkersResponse",
     "get_default_auth",
 ]

@@ -134,12 +134,15 @@ async def submit_batch(
     timeout: float | None = None,
     on_progress: BatchProgressCallback | None = None,
     on_item_done: Callable[[BatchItem], Any] | None = None,
+    on_item_submitted: Callable[[BatchItem], Any] | None = None,
 ) -> list[BatchItem]:
     """Submit one ``plugin`` job per file and wait for all; returns items in input order.
 
     ``timeout`` bounds each job's wait (a timed-out job becomes an item with a ``TimeoutError``).
     ``on_progress`` receives a :class:`BatchProgress` after every change (sync or async);
-    ``on_item_done`` receives each :class:`BatchItem` as it finishes.
+    ``on_item_submitted`` receives each :class:`BatchItem` once its job exists on the server
+    (so a caller interrupted mid-batch knows which jobs are running there), ``on_item_done``
+    each item as it finishes.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -158,6 +161,7 @@ async def submit_batch(
                 tracker.submitted += 1
                 tracker.emit()
                 item.job = job
+                await _call_item_callback(on_item_submitted, item)
                 # Live progress from MQTT (events since the POST are replayed); wait_for_job
                 # below already polls, so no second poller is started for this subscription.
                 subscription_id = client.mqtt_subscribe_job_updates(
@@ -174,15 +178,21 @@ async def submit_batch(
                 if subscription_id is not None:
                     client.unsubscribe(subscription_id)
         tracker.finish(index, item.ok)
-        if on_item_done is not None:
-            try:
-                result = on_item_done(item)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                logger.exception("batch item callback failed")
+        await _call_item_callback(on_item_done, item)
 
     tracker.emit()
     await asyncio.gather(*(run_one(i) for i in range(len(items))))
     await tracker.drain()
     return items
+
+
+async def _call_item_callback(callback: Callable[[BatchItem], Any] | None, item: BatchItem) -> None:
+    """Run a sync or async item callback; its failure is logged, never the batch's."""
+    if callback is None:
+        return
+    try:
+        result = callback(item)
+        if inspect.isawaitable(result):
+            await result
+    except Exception:
+        logger.exception("batch item callback failed")

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -27,14 +27,18 @@ from cl_client.exceptions import (
     response_detail,
 )
 from cl_client.fallback import PollingFallback
+from cl_client.job_query import Instant, job_list_params
 from cl_client.lifecycle import AsyncCloseable
 from cl_client.models import (
     TERMINAL_STATUSES,
     JobCreatedResponse,
+    JobListResponse,
     JobResponse,
     OnJobResponseCallback,
     WorkerCapabilitiesResponse,
     WorkerCapability,
+    WorkerInfo,
+    WorkersResponse,
 )
 from cl_client.mqtt_monitor import MQTTJobMonitor
 from cl_client.outputs import job_output_files, safe_destination
@@ -130,6 +134,90 @@ class ComputeClient(AsyncCloseable):
     async def delete_job(self, job_id: str) -> None:
         """``DELETE /jobs/{job_id}``: removes the job and its files."""
         await self._request("DELETE", _job_url(job_id), job_id=job_id)
+
+    async def cancel_job(self, job_id: str) -> JobResponse:
+        """``POST /jobs/{job_id}/cancel``: the job as cancelled (a terminal status).
+
+        A job that already ended raises :class:`~cl_client.exceptions.InvalidRequestError`
+        (409, the server's reason in ``.detail``); an unknown one ``JobNotFoundHTTPError``.
+        """
+        response = await self._request(
+            "POST", _job_url(job_id, ComputeClientConfig.ENDPOINT_CANCEL_JOB), job_id=job_id
+        )
+        return JobResponse.model_validate(response.json())
+
+    async def retry_job(self, job_id: str) -> JobResponse:
+        """``POST /jobs/{job_id}/retry``: queue a failed or cancelled job again.
+
+        Any other status raises :class:`~cl_client.exceptions.InvalidRequestError` (409).
+        """
+        response = await self._request(
+            "POST", _job_url(job_id, ComputeClientConfig.ENDPOINT_RETRY_JOB), job_id=job_id
+        )
+        return JobResponse.model_validate(response.json())
+
+    async def list_jobs_page(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        task_type: str | None = None,
+        created_by: str | None = None,
+        created_after: Instant | None = None,
+        created_before: Instant | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> JobListResponse:
+        """One page of ``GET /jobs``, newest first; pass ``next_cursor`` back as ``cursor``.
+
+        ``status`` is one status or several (any of them); times are epoch milliseconds or
+        datetimes (naive ones are local time); ``limit`` is 1..500.
+        """
+        params = job_list_params(
+            status=status,
+            task_type=task_type,
+            created_by=created_by,
+            created_after=created_after,
+            created_before=created_before,
+            limit=limit,
+            cursor=cursor,
+        )
+        response = await self._request("GET", ComputeClientConfig.ENDPOINT_LIST_JOBS, params=params)
+        return JobListResponse.model_validate(response.json())
+
+    async def list_jobs(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        task_type: str | None = None,
+        created_by: str | None = None,
+        created_after: Instant | None = None,
+        created_before: Instant | None = None,
+        page_size: int = 100,
+    ) -> AsyncGenerator[JobResponse]:
+        """Every job matching the filters, newest first, fetching pages as the loop goes::
+
+            async for job in client.list_jobs(status=["failed", "cancelled"]):
+                print(job.job_id, job.error_message)
+
+        Filters as in :meth:`list_jobs_page`; ``page_size`` (1..500) is the jobs per request.
+        """
+        cursor: str | None = None
+        while True:
+            page = await self.list_jobs_page(
+                status=status,
+                task_type=task_type,
+                created_by=created_by,
+                created_after=created_after,
+                created_before=created_before,
+                limit=page_size,
+                cursor=cursor,
+            )
+            for job in page.jobs:
+                yield job
+            # An empty page with a cursor would loop forever on a misbehaving server.
+            if page.next_cursor is None or not page.jobs:
+                return
+            cursor = page.next_cursor
 
     async def http_submit_job(
         self,
@@ -285,6 +373,11 @@ class ComputeClient(AsyncCloseable):
         response = await self._request("GET", ComputeClientConfig.ENDPOINT_CAPABILITIES)
         return WorkerCapabilitiesResponse.model_validate(response.json())
 
+    async def list_workers(self) -> list[WorkerInfo]:
+        """``GET /workers``: connected workers (idle or busy), then those gone in the last hour."""
+        response = await self._request("GET", ComputeClientConfig.ENDPOINT_WORKERS)
+        return WorkersResponse.model_validate(response.json()).workers
+
     def get_worker_capabilities(self) -> dict[str, WorkerCapability]:
         """Workers seen over MQTT (empty when the broker is unreachable)."""
         return self._mqtt.get_worker_capabilities()
@@ -333,6 +426,11 @@ class ComputeClient(AsyncCloseable):
         return dict((await self.get_capabilities()).capabilities)
 
     # ------------------------------------------------------------------ MQTT subscriptions
+
+    @property
+    def mqtt_monitor(self) -> MQTTJobMonitor:
+        """The MQTT monitor behind the callbacks (``connected``, connection listeners)."""
+        return self._mqtt
 
     def mqtt_subscribe_job_updates(
         self,
@@ -470,8 +568,8 @@ class ComputeClient(AsyncCloseable):
             await asyncio.to_thread(self._mqtt.close)
 
 
-def _job_url(job_id: str) -> str:
-    return ComputeClientConfig.ENDPOINT_GET_JOB.format(job_id=quote(str(job_id), safe=""))
+def _job_url(job_id: str, template: str = ComputeClientConfig.ENDPOINT_GET_JOB) -> str:
+    return template.format(job_id=quote(str(job_id), safe=""))
 
 
 def _file_url(job_id: str, file_path: str) -> str:

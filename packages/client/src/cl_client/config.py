@@ -22,6 +22,10 @@ class ComputeClientConfig:
     ENDPOINT_DELETE_JOB: ClassVar[str] = "/jobs/{job_id}"
     ENDPOINT_GET_JOB_FILE: ClassVar[str] = "/jobs/{job_id}/files/{file_path}"
     ENDPOINT_CAPABILITIES: ClassVar[str] = "/capabilities"
+    ENDPOINT_LIST_JOBS: ClassVar[str] = "/jobs"
+    ENDPOINT_CANCEL_JOB: ClassVar[str] = "/jobs/{job_id}/cancel"
+    ENDPOINT_RETRY_JOB: ClassVar[str] = "/jobs/{job_id}/retry"
+    ENDPOINT_WORKERS: ClassVar[str] = "/workers"
     PLUGIN_ENDPOINTS: ClassVar[dict[str, str]] = {t: f"/jobs/{t}" for t in TASK_TYPES}
 
     DEFAULT_POLL_INTERVAL: ClassVar[float] = 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,31 @@ HostOption = Annotated[
     str | None,
     typer.Option("--host", help="Interface to listen on.", envvar="CL_HOST", show_envvar=True),
 ]
+
+
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cl-server {_version('cl-server')} (cl-client {_version('cl-client')})")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    _version_flag: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """CL Server: media processing services (auth, compute, workers, MQTT broker)."""
 
 
 def _overrides(**values: object) -> dict[str, Any]:
@@ -195,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     # The sub-apps import the auth database stack (~1 s); load them only when they are invoked
     # or listed, so `worker`, `compute` and `up` children start faster.
-    if not args or args[0] in SUB_APP_NAMES or args[0].startswith("-"):
+    if not args or args[0] in SUB_APP_NAMES or (args[0].startswith("-") and args[0] != "--version"):
         _mount_sub_apps()
     app(args)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import glob
 import json
-from collections.abc import AsyncGenerator, Coroutine, Sequence
+import sys
+from collections.abc import AsyncGenerator, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -16,11 +17,13 @@ import typer
 from pydantic import BaseModel
 
 from cl_client.auth import AuthProvider, NoAuthProvider
+from cl_client.cli.reattach import PendingJobs, reattach_lines
 from cl_client.compute_client import ComputeClient
 from cl_client.exceptions import (
     ForbiddenError,
     InvalidRequestError,
     JobNotFoundError,
+    JobTimeoutError,
     NotFoundError,
     ServerHTTPError,
     ServerUnreachableError,
@@ -33,11 +36,23 @@ from cl_client.session_manager import SessionManager
 
 
 class CliError(Exception):
-    """A user-facing failure: printed as one line, exit status 1 (or ``exit_code``)."""
+    """A user-facing failure: printed as one line, exit status 1 (or ``exit_code``).
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    ``details`` are extra keys of the ``--json`` error object (e.g. the ids of running jobs);
+    ``hints`` are lines printed after the error in human mode.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        exit_code: int = 1,
+        details: Mapping[str, object] | None = None,
+        hints: Sequence[str] = (),
+    ) -> None:
         super().__init__(message)
         self.exit_code: int = exit_code
+        self.details: dict[str, object] = dict(details or {})
+        self.hints: list[str] = list(hints)
 
 
 DEFAULT_AUTH_URL = "http://localhost:8000"
@@ -80,6 +95,8 @@ class CliState:
     mqtt_port: int = 1883
     no_auth: bool = False
     json_output: bool = False
+    #: Jobs the running command follows that have not ended (for Ctrl-C and lost servers).
+    pending: PendingJobs = field(default_factory=PendingJobs, compare=False, repr=False)
 
     @property
     def server_config(self) -> ServerConfig:
@@ -205,6 +222,17 @@ def describe_error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def too_old(exc: ServerHTTPError, what: str) -> CliError | None:
+    """The error for a compute service that predates an endpoint, else None.
+
+    Such a server answers with 405, or 404 with the framework's bare ``Not Found`` (a missing
+    job says ``Job <id> not found``).
+    """
+    if exc.status_code == 405 or (exc.status_code == 404 and exc.detail == "Not Found"):
+        return CliError(f"this compute service cannot {what} (it predates that API; upgrade it)")
+    return None
+
+
 def _cause(exc: BaseException) -> str:
     text = str(exc)
     return text.split(": ", 1)[1] if ": " in text else text
@@ -218,13 +246,39 @@ def report_deleted(json_output: bool, noun: str, ident: object) -> None:
         typer.echo(f"Deleted {noun} {ident}")
 
 
-def fail(state: CliState, message: str, exit_code: int = 1) -> NoReturn:
-    """Print one error line (JSON with ``--json``) and exit."""
+def fail(
+    state: CliState,
+    message: str,
+    exit_code: int = 1,
+    details: Mapping[str, object] | None = None,
+    *,
+    status: str = "failed",
+    hints: Sequence[str] = (),
+) -> NoReturn:
+    """Print one error line and its hints (JSON with ``--json``, plus ``details``) and exit."""
     if state.json_output:
-        print_json({"error": message, "status": "failed"}, compact=True)
+        print_json({"error": message, "status": status, **(details or {})}, compact=True)
     else:
         typer.echo(f"Error: {message}", err=True)
+        for hint in hints:
+            typer.echo(hint, err=True)
     raise typer.Exit(exit_code)
+
+
+def stdout_is_terminal() -> bool:
+    """Whether a person reads stdout (not a pipe or file); decides human vs. JSON results."""
+    return sys.stdout.isatty()
+
+
+def _interrupted(state: CliState) -> NoReturn:
+    """Ctrl-C: only the watching stops; say which jobs go on and how to follow them again."""
+    ids = state.pending.ids
+    if state.json_output:
+        fail(state, "interrupted", 130, {"job_ids": ids}, status="interrupted")
+    typer.echo("Interrupted", err=True)
+    for line in reattach_lines(state.compute_url, ids):
+        typer.echo(line, err=True)
+    raise typer.Exit(130)
 
 
 _EXPECTED = (
@@ -242,10 +296,16 @@ def run(state: CliState, coro: Coroutine[Any, Any, int | None]) -> None:
     try:
         code = asyncio.run(coro)
     except KeyboardInterrupt:
-        typer.echo("Interrupted", err=True)
-        raise typer.Exit(130) from None
+        _interrupted(state)
     except _EXPECTED as exc:
-        fail(state, describe_error(exc), exc.exit_code if isinstance(exc, CliError) else 1)
+        if isinstance(exc, CliError):
+            fail(state, describe_error(exc), exc.exit_code, exc.details, hints=exc.hints)
+        if isinstance(exc, JobTimeoutError) and state.pending:
+            # Giving up waiting does not stop the job: tell how to follow it further.
+            ids = state.pending.ids
+            hints = reattach_lines(state.compute_url, ids)
+            fail(state, describe_error(exc), 1, {"job_ids": ids}, hints=hints)
+        fail(state, describe_error(exc))
     if code:
         raise typer.Exit(code)
 

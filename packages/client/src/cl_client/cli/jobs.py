@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
 from cl_client.batch import BatchItem, BatchProgress, BatchProgressCallback
 from cl_client.cli.common import CliError, CliState, compute_client, describe_error, print_json
+from cl_client.cli.liveness import ServerCheck, ServerLostError
+from cl_client.cli.results import exit_status, report_job, result_lines
+from cl_client.cli.watch import WAITING_CHECK_S, progress_display, stderr_console, watch_job
 from cl_client.compute_client import ComputeClient
-from cl_client.exceptions import JobTimeoutError
 from cl_client.models import JobResponse, OnJobResponseCallback
 from cl_client.outputs import primary_output_file
+
+__all__ = ["WAITING_CHECK_S", "JobOptions", "Submit", "run_batch", "run_single", "unique_stems"]
 
 #: Submits the job: (client, on_progress, on_complete, wait, timeout) -> job.
 Submit = Callable[
@@ -46,95 +41,45 @@ class JobOptions:
     params: Mapping[str, object] = field(default_factory=lambda: {})
 
 
-def _stderr_console() -> Console:
-    return Console(stderr=True)
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-
-
 async def run_single(
     state: CliState, label: str, submit: Submit, options: JobOptions, stem: str | None
 ) -> int:
-    """Submit one job, wait (or watch) until it ends, download, print the job as JSON."""
+    """Submit one job, wait (or watch) until it ends, download, print its result."""
     async with compute_client(state, mqtt=True) as client:
         if options.watch:
-            job = await _watch_one(client, label, submit, options.timeout)
+
+            async def start(
+                on_progress: OnJobResponseCallback, on_complete: OnJobResponseCallback
+            ) -> JobResponse:
+                return await submit(client, on_progress, on_complete, False, None)
+
+            job = await watch_job(client, state, label, start, options.timeout, announce=True)
         else:
-            job = await submit(client, None, None, True, options.timeout)
-        await _save_outputs(state, client, job, options, stem)
-        print_json(job)
-        if job.status != "completed":
-            if not state.json_output:
-                reason = job.error_message or "no error message"
-                typer.echo(f"Error: job {job.job_id} {job.status}: {reason}", err=True)
-            return 1
-        return 0
+            job = await _submit_and_wait(state, client, submit, options.timeout)
+        saved = await _save_outputs(client, job, options, stem)
+        await report_job(state, client, job, saved)
+    return exit_status(state, job)
 
 
-WAITING_CHECK_S = 2.0
-"""How often ``--watch`` asks the server why a still-queued job waits (events only say queued)."""
-
-
-async def _watch_one(
-    client: ComputeClient, label: str, submit: Submit, limit: float
+async def _submit_and_wait(
+    state: CliState, client: ComputeClient, submit: Submit, limit: float
 ) -> JobResponse:
-    finished = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    with _progress(_stderr_console()) as progress:
-        bar = progress.add_task(label, total=100, status="submitting")
-        latest: list[JobResponse] = []
-
-        def on_progress(job: JobResponse) -> None:
-            latest.append(job)
-            progress.update(bar, completed=job.progress, status=job.status)
-
-        def on_complete(_job: JobResponse) -> None:
-            finished.set()
-
-        job = await submit(client, on_progress, on_complete, False, None)
-        progress.update(bar, completed=job.progress, status=job.status)
-        deadline = loop.time() + limit
-        shown_reason: str | None = None
-        while not finished.is_set():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                last = await client.get_job(job.job_id)
-                progress.update(bar, status=f"{last.status} (timeout)")
-                raise JobTimeoutError(job.job_id, limit, last.status, last.waiting_reason)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(finished.wait(), min(remaining, WAITING_CHECK_S))
-            if finished.is_set() or (latest and latest[-1].status != "queued"):
-                continue
-            current = await client.get_job(job.job_id)
-            if current.waiting_reason != shown_reason and current.status == "queued":
-                shown_reason = current.waiting_reason
-                if shown_reason:
-                    progress.console.print(f"job {job.job_id} is waiting: {shown_reason}")
-            if current.is_terminal:
-                break
-        job = await client.get_job(job.job_id)
-        done = 100 if job.status == "completed" else job.progress
-        progress.update(bar, completed=done, status=job.status)
+    """Submit, then poll (``wait_for_job``) with the job recorded as pending meanwhile."""
+    job = await submit(client, None, None, False, None)
+    state.pending.add(job.job_id)
+    if not job.is_terminal:
+        try:
+            job = await client.wait_for_job(job.job_id, timeout=limit)
+        except httpx.TransportError as exc:  # the job was accepted: it runs on without us
+            raise ServerLostError(state.compute_url, state.pending.ids) from exc
+    state.pending.discard(job.job_id)
     return job
 
 
 async def _save_outputs(
-    state: CliState,
-    client: ComputeClient,
-    job: JobResponse,
-    options: JobOptions,
-    stem: str | None,
+    client: ComputeClient, job: JobResponse, options: JobOptions, stem: str | None
 ) -> list[Path]:
+    """Download what ``-o`` and ``--output-dir`` ask for; the local paths written."""
     if job.status != "completed":
         return []
     saved: list[Path] = []
@@ -147,9 +92,6 @@ async def _save_outputs(
     if options.output_dir is not None:
         target = options.output_dir / stem if stem else options.output_dir
         saved.extend(await client.download_job_outputs(job, target))
-    if saved and not state.json_output:
-        for path in saved:
-            typer.echo(f"Saved {path}", err=True)
     return saved
 
 
@@ -170,20 +112,29 @@ async def run_batch(state: CliState, task_type: str, paths: list[Path], options:
     if options.output is not None:
         raise CliError("-o/--output takes a single input file; use --output-dir for several")
     stems = dict(zip(paths, unique_stems(paths), strict=True))
+    saved: dict[Path, list[Path]] = {}
     download_errors: dict[Path, str] = {}
     async with compute_client(state, mqtt=True) as client:
         plugin = client.plugin(task_type)
 
+        def on_item_submitted(item: BatchItem) -> None:
+            if item.job is not None:
+                state.pending.add(item.job.job_id)
+
         async def on_item_done(item: BatchItem) -> None:
+            if item.job is not None and item.job.is_terminal:
+                state.pending.discard(item.job.job_id)
             if options.output_dir is None or not item.ok or item.job is None:
                 return
             try:
-                await client.download_job_outputs(item.job, options.output_dir / stems[item.path])
+                saved[item.path] = await client.download_job_outputs(
+                    item.job, options.output_dir / stems[item.path]
+                )
             except Exception as exc:  # a failed download fails this file, not the batch
                 download_errors[item.path] = describe_error(exc)
 
-        async def submit(on_progress: BatchProgressCallback | None) -> list[BatchItem]:
-            return await plugin.submit_batch(
+        def submit(on_progress: BatchProgressCallback | None) -> Awaitable[list[BatchItem]]:
+            return plugin.submit_batch(
                 paths,
                 options.params,
                 concurrency=options.concurrency,
@@ -191,28 +142,39 @@ async def run_batch(state: CliState, task_type: str, paths: list[Path], options:
                 timeout=options.timeout,
                 on_progress=on_progress,
                 on_item_done=on_item_done,
+                on_item_submitted=on_item_submitted,
             )
 
-        if options.watch:
-            with _progress(_stderr_console()) as progress:
-                bar = progress.add_task(f"{task_type} x{len(paths)}", total=100, status="")
+        with ServerCheck(client, state) as check:
+            if options.watch:
+                with progress_display(stderr_console()) as progress:
+                    bar = progress.add_task(f"{task_type} x{len(paths)}", total=100, status="")
 
-                def on_progress(state_: BatchProgress) -> None:
-                    progress.update(
-                        bar,
-                        completed=state_.percent,
-                        status=f"{state_.done}/{state_.total} done, {state_.failed} failed",
-                    )
+                    def on_progress(state_: BatchProgress) -> None:
+                        progress.update(
+                            bar,
+                            completed=state_.percent,
+                            status=f"{state_.done}/{state_.total} done, {state_.failed} failed",
+                        )
 
-                items = await submit(on_progress)
-        else:
-            items = await submit(None)
-    _print_batch(state, items, download_errors)
+                    items = await check.guard(submit(on_progress))
+            else:
+                items = await check.guard(submit(None))
+            if any(isinstance(item.error, httpx.TransportError) for item in items):
+                # Files failed on connection errors: tell a dead service from a hiccup.
+                await check.call_until_answered(client.get_service_info)
+        await _print_batch(state, client, items, saved, download_errors)
     ok = all(item.ok for item in items) and not download_errors
     return 0 if ok else 1
 
 
-def _print_batch(state: CliState, items: list[BatchItem], download_errors: dict[Path, str]) -> None:
+async def _print_batch(
+    state: CliState,
+    client: ComputeClient,
+    items: list[BatchItem],
+    saved: dict[Path, list[Path]],
+    download_errors: dict[Path, str],
+) -> None:
     rows: list[dict[str, object]] = []
     for item in items:
         error = describe_error(item.error) if item.error is not None else None
@@ -231,11 +193,24 @@ def _print_batch(state: CliState, items: list[BatchItem], download_errors: dict[
     if state.json_output:
         print_json(rows)
         return
-    table = Table("file", "job id", "status", "error")
-    for row in rows:
-        table.add_row(
-            str(row["file"]), str(row["job_id"] or "-"), str(row["status"]), str(row["error"] or "")
+    blocks = await asyncio.gather(
+        *(
+            _item_block(client, item, row, saved.get(item.path, []))
+            for item, row in zip(items, rows, strict=True)
         )
-    Console().print(table)
+    )
+    for block in blocks:
+        for line in block:
+            typer.echo(line)
     failed = sum(1 for row in rows if row["status"] != "completed")
     typer.echo(f"{len(rows) - failed} completed, {failed} failed")
+
+
+async def _item_block(
+    client: ComputeClient, item: BatchItem, row: dict[str, object], saved: list[Path]
+) -> list[str]:
+    """A completed file's result block; one line for a file that failed."""
+    if row["error"] is None and item.job is not None:
+        return await result_lines(client, item.job, saved, title=str(item.path))
+    job = f"job {row['job_id']}  {row['status']}" if row["job_id"] else "not submitted"
+    return [f"{item.path}  {job}: {row['error']}"]

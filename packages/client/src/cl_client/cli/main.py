@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
@@ -21,15 +22,32 @@ from cl_client.cli.common import (
     compute_client,
     get_state,
     print_json,
-    report_deleted,
     root_app,
     run,
 )
+from cl_client.cli.job_commands import jobs_app
 from cl_client.cli.users import user_app
+from cl_client.cli.workers import workers_app
 
 app = root_app(
     "cl-client", "Command-line client of CL Server: run plugins on files, follow jobs, get results."
 )
+
+
+def client_version() -> str:
+    """The installed ``cl-client`` distribution's version (the package's own when not installed)."""
+    try:
+        return version("cl-client")
+    except PackageNotFoundError:
+        from cl_client import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cl-client {client_version()}")
+        raise typer.Exit
 
 
 @app.callback()
@@ -60,6 +78,12 @@ def main_options(
     json_output: Annotated[
         bool, typer.Option("--json", help="Machine-readable output (errors as JSON too).")
     ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Global options go before the command, e.g. ``cl-client --json hash compute a.jpg``."""
     ctx.obj = CliState(
@@ -77,6 +101,8 @@ def main_options(
 
 plugins.register(app)
 app.add_typer(user_app, name="user")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(workers_app, name="workers")
 
 
 @app.command("download")
@@ -138,59 +164,6 @@ def info(ctx: typer.Context) -> None:
     async def go() -> None:
         async with compute_client(state, mqtt=False) as client:
             print_json(await client.get_service_info())
-
-    run(state, go())
-
-
-jobs_app = typer.Typer(help="Inspect and delete jobs.", no_args_is_help=True)
-app.add_typer(jobs_app, name="jobs")
-
-
-@jobs_app.command("get")
-def jobs_get(ctx: typer.Context, job_id: str) -> None:
-    """Print a job as JSON."""
-    state = get_state(ctx)
-
-    async def go() -> None:
-        async with compute_client(state, mqtt=False) as client:
-            print_json(await client.get_job(job_id))
-
-    run(state, go())
-
-
-@jobs_app.command("wait")
-def jobs_wait(
-    ctx: typer.Context,
-    job_id: str,
-    timeout: Annotated[float, typer.Option("--timeout", "-t")] = 60.0,
-) -> None:
-    """Wait for a job to finish and print it; exit status 1 unless it completed."""
-    state = get_state(ctx)
-
-    async def go() -> int:
-        async with compute_client(state, mqtt=True) as client:
-            job = await client.wait_for_job(job_id, timeout=timeout)
-        print_json(job)
-        return 0 if job.status == "completed" else 1
-
-    run(state, go())
-
-
-@jobs_app.command("delete")
-def jobs_delete(
-    ctx: typer.Context,
-    job_id: str,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-) -> None:
-    """Delete a job and all its files."""
-    state = get_state(ctx)
-    if not yes:
-        typer.confirm(f"Delete job {job_id} and its files?", abort=True)
-
-    async def go() -> None:
-        async with compute_client(state, mqtt=False) as client:
-            await client.delete_job(job_id)
-        report_deleted(state.json_output, "job", job_id)
 
     run(state, go())
 

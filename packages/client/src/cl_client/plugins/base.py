@@ -144,6 +144,7 @@ class BasePluginClient:
         timeout: float | None = None,
         on_progress: BatchProgressCallback | None = None,
         on_item_done: Callable[[BatchItem], Any] | None = None,
+        on_item_submitted: Callable[[BatchItem], Any] | None = None,
     ) -> list[BatchItem]:
         """One job per file, at most ``concurrency`` in flight; see :mod:`cl_client.batch`."""
         from cl_client.batch import submit_batch
@@ -157,6 +158,7 @@ class BasePluginClient:
             timeout=timeout,
             on_progress=on_progress,
             on_item_done=on_item_done,
+            on_item_submitted=on_item_submitted,
         )
 
 

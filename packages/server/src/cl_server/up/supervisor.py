@@ -22,6 +22,9 @@ from cl_server.worker.plugins_loader import parse_task_list
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 WORKER_RESTART_DELAY_S = 2.0
+ADMIN_PASSWORD_FILE = "admin-password.txt"
+"""``cl_server.auth.bootstrap.ADMIN_PASSWORD_FILE``, spelled out: importing that module would
+load the auth database stack into this process (seconds) just for a file name."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,13 @@ def _http_ok(url: str) -> bool:
         return False
 
 
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
 def _wait_ready(ready: Callable[[], bool], child: Child, deadline: float) -> bool:
     """Poll ``ready`` until it holds; False if ``child`` exits or the deadline passes first."""
     while time.monotonic() < deadline:
@@ -72,6 +82,9 @@ class Supervisor:
         local = _client_host(options.host)
         self.auth_url = f"http://{local}:{options.auth_port}"
         self.compute_url = f"http://{local}:{options.compute_port}"
+        self.password_file = options.data_dir / ADMIN_PASSWORD_FILE
+        #: The password file's state before auth started: a change means auth generated one.
+        self._password_file_before: float | None = None
         overrides = {
             "CL_SERVER_DIR": str(options.data_dir),
             "CL_HOST": options.host,
@@ -125,6 +138,7 @@ class Supervisor:
                     self.out, f"the embedded MQTT broker did not start on port {opts.mqtt_port}"
                 )
                 return False
+        self._password_file_before = _mtime(self.password_file)
         auth = self._spawn("auth", ["auth"])
         compute = self._spawn("compute", ["compute"])
         self.services += [auth, compute]
@@ -141,11 +155,39 @@ class Supervisor:
         name = f"worker-{index + 1}"
         return self._spawn(name, ["worker", "--worker-id", name])
 
+    def _access_mode(self) -> str:
+        """The effective access mode, as the compute service reports it on ``GET /``."""
+        if self.options.no_auth:
+            return "auth disabled (--no-auth): no login needed"
+        try:
+            info = httpx.get(f"{self.compute_url}/", timeout=2.0).json()
+        except (httpx.HTTPError, ValueError):
+            return "unknown (the compute service did not answer GET /)"
+        if info.get("auth_required", True):
+            return "enforced: requests need a token with ai_inference_support (or an admin's)"
+        if info.get("guestMode") == "on":
+            return "guest mode: no login needed until an admin turns it off"
+        return "auth disabled: no login needed"
+
+    def _admin_login(self) -> str:
+        """Who can log in as admin, with the password itself only on the start that made it."""
+        name = self.env.get("CL_ADMIN_USERNAME", "admin")
+        if self.options.admin_password:
+            return f"{name} / the password given with --admin-password (CL_ADMIN_PASSWORD)"
+        now = _mtime(self.password_file)
+        if now is None:
+            return f"{name} (password set earlier; `cl-server user set-password {name}` resets it)"
+        if now != self._password_file_before:
+            password = self.password_file.read_text(encoding="utf-8").strip()
+            return f"{name} / {password}  (generated; saved in {self.password_file})"
+        return f"{name} / password in {self.password_file}"
+
     def _report_ready(self) -> None:
         opts = self.options
-        mode = "auth disabled" if opts.no_auth else "guest mode / JWT (see /admin/config)"
         announce(self.out, f"auth service    {self.auth_url}")
-        announce(self.out, f"compute service {self.compute_url}  ({mode})")
+        announce(self.out, f"compute service {self.compute_url}")
+        announce(self.out, f"access          {self._access_mode()}")
+        announce(self.out, f"admin login     {self._admin_login()}")
         announce(self.out, f"MQTT broker     {_client_host(opts.mqtt_host)}:{opts.mqtt_port}")
         announce(self.out, f"data directory  {opts.data_dir}")
         deadline = time.monotonic() + READY_TIMEOUT_S

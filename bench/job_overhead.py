@@ -1,9 +1,13 @@
 """Job overhead: what the service adds on top of the plugin's own compute time.
 
-Measures, on a real stack (embedded broker, auth + compute over HTTP, worker subprocesses):
+Measures, on a real stack where every part is its own process (MQTT broker, auth service,
+compute service, each worker; this script is only the load generator):
 1. submit -> terminal MQTT event latency for ``hash`` on a small JPEG, one worker (p50, p99);
 2. sustained jobs/s with two workers;
 each printed beside the hash plugin's own run time on the same file, measured in the same run.
+
+``process_stack`` (the stack launcher) and the measuring helpers are shared with
+``bench/peers.py``.
 
 Run: ``uv run python bench/job_overhead.py [--jobs 100] [--burst-jobs 200]``
 """
@@ -13,12 +17,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import paho.mqtt.client as mqtt
@@ -29,10 +40,174 @@ from cl_client.paho_shutdown import shut_down_paho_client
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cl_server.plugins.base import JobContext  # noqa: E402
-from cl_server.plugins.registry import get_spec  # noqa: E402
-from tests.support.media import make_jpeg  # noqa: E402
-from tests.support.stack import running_stack  # noqa: E402
+from cl_server.broker.embedded import pick_free_port  # noqa: E402
+from cl_server.broker.probe import broker_reachable  # noqa: E402
+
+BrokerKind = Literal["embedded", "mosquitto"]
+READY_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 20.0
+BENCH_ADMIN_PASSWORD = "bench-admin-password"
+
+
+# --------------------------------------------------------------------------- the stack
+
+
+@dataclass
+class ProcessStack:
+    """Broker, auth, compute and workers, each a ``python -m cl_server.cli`` subprocess."""
+
+    data_dir: Path
+    compute_url: str
+    auth_url: str
+    mqtt_host: str
+    mqtt_port: int
+    processes: dict[str, subprocess.Popen[bytes]] = field(
+        default_factory=dict[str, subprocess.Popen[bytes]]
+    )
+
+    def log(self, name: str) -> str:
+        path = self.data_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited ({process.returncode}):\n{self.log(name)}")
+
+
+def _spawn(
+    stack: ProcessStack, name: str, args: Sequence[str], env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    with (stack.data_dir / f"{name}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cl_server.cli", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    stack.processes[name] = process
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def _wait(stack: ProcessStack, what: str, ready: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        try:
+            if ready():
+                return
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} not ready after {READY_TIMEOUT_S:.0f} s")
+
+
+def _start_mosquitto(stack: ProcessStack, port: int) -> subprocess.Popen[bytes]:
+    from tests.support.mosquitto import MOSQUITTO
+
+    if MOSQUITTO is None:
+        raise RuntimeError("mosquitto is not installed")
+    config = stack.data_dir / "mosquitto.conf"
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "set_tcp_nodelay true\n"
+    )
+    process = subprocess.Popen(
+        [MOSQUITTO, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    stack.processes["broker"] = process
+    return process
+
+
+@contextmanager
+def process_stack(
+    work: Path,
+    *,
+    workers: int,
+    tasks: Sequence[str] = ("hash",),
+    broker_kind: BrokerKind = "embedded",
+) -> Iterator[ProcessStack]:
+    """Start broker, auth, compute and ``workers`` workers as separate processes on free ports
+    with a fresh data directory under ``work`` and ``--no-auth``; stop them all on exit
+    (workers first, broker last)."""
+    data_dir = work / "cl-data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    host = "127.0.0.1"
+    auth_port, compute_port, mqtt_port = (pick_free_port(host) for _ in range(3))
+    stack = ProcessStack(
+        data_dir=data_dir,
+        compute_url=f"http://{host}:{compute_port}",
+        auth_url=f"http://{host}:{auth_port}",
+        mqtt_host=host,
+        mqtt_port=mqtt_port,
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CL_")}
+    env.update(
+        {
+            "CL_SERVER_DIR": str(data_dir),
+            "CL_HOST": host,
+            "CL_AUTH_PORT": str(auth_port),
+            "CL_COMPUTE_PORT": str(compute_port),
+            "CL_MQTT_HOST": host,
+            "CL_MQTT_PORT": str(mqtt_port),
+            "CL_AUTH_URL": stack.auth_url,
+            "CL_NO_AUTH": "true",
+            "CL_TASKS": ",".join(tasks),
+            "CL_ADMIN_PASSWORD": BENCH_ADMIN_PASSWORD,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    with ExitStack() as cleanup:
+        if broker_kind == "mosquitto":
+            cleanup.callback(_stop, _start_mosquitto(stack, mqtt_port))
+        else:
+            broker = _spawn(
+                stack, "broker", ["broker", "--host", host, "--port", str(mqtt_port)], env
+            )
+            cleanup.callback(_stop, broker)
+        _wait(stack, "MQTT broker", lambda: broker_reachable(host, mqtt_port))
+        for name in ("auth", "compute"):
+            cleanup.callback(_stop, _spawn(stack, name, [name], env))
+        for url in (stack.auth_url, stack.compute_url):
+            _wait(stack, url, lambda u=url: httpx.get(f"{u}/", timeout=2).status_code == 200)
+        worker_processes = [
+            _spawn(
+                stack, f"worker-{i + 1}", ["worker", "--worker-id", f"bench-worker-{i + 1}"], env
+            )
+            for i in range(workers)
+        ]
+
+        def stop_workers() -> None:
+            for process in worker_processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in worker_processes:
+                _stop(process)
+
+        cleanup.callback(stop_workers)
+        _wait(
+            stack,
+            f"{workers} worker(s)",
+            lambda: (
+                httpx.get(f"{stack.compute_url}/capabilities", timeout=2).json()["num_workers"]
+                >= workers
+            ),
+        )
+        yield stack
+
+
+# --------------------------------------------------------------------------- measuring
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -42,6 +217,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def direct_plugin_time(image: Path, work: Path, runs: int) -> float:
     """Median seconds of the hash runner itself (no HTTP, no queue) on the same file."""
+    from cl_server.plugins.base import JobContext
+    from cl_server.plugins.registry import get_spec
+
     spec = get_spec("hash")
     assert spec is not None
     runner = spec.load(None)
@@ -95,19 +273,21 @@ class TerminalEvents:
         shut_down_paho_client(self._client)
 
 
-def submit(client: httpx.Client, image: Path) -> str:
-    response = client.post("/jobs/hash", files={"file": (image.name, image.read_bytes())})
+def submit(client: httpx.Client, image: Path, data: bytes) -> str:
+    response = client.post("/jobs/hash", files={"file": (image.name, data)})
     response.raise_for_status()
     job_id: str = response.json()["job_id"]
     return job_id
 
 
 def latency_run(compute_url: str, events: TerminalEvents, image: Path, jobs: int) -> list[float]:
+    """Sequential submit -> terminal event, seconds per job."""
+    data = image.read_bytes()
     latencies: list[float] = []
-    with httpx.Client(base_url=compute_url) as client:
+    with httpx.Client(base_url=compute_url, timeout=60) as client:
         for _ in range(jobs):
             start = time.perf_counter()
-            job_id = submit(client, image)
+            job_id = submit(client, image, data)
             events.wait_for({job_id})
             latencies.append(events.arrivals[job_id] - start)
     return latencies
@@ -127,10 +307,44 @@ async def _submit_all(compute_url: str, image: Path, data: bytes, jobs: int) -> 
 
 
 def throughput_run(compute_url: str, events: TerminalEvents, image: Path, jobs: int) -> float:
+    """Submit ``jobs`` at once, wait for every terminal event; jobs per second."""
     start = time.perf_counter()
     job_ids = asyncio.run(_submit_all(compute_url, image, image.read_bytes(), jobs))
     events.wait_for(set(job_ids), timeout=600)
     return jobs / (max(events.arrivals[j] for j in job_ids) - start)
+
+
+def measure_latency(
+    work: Path, image: Path, jobs: int, broker_kind: BrokerKind = "embedded", warmup: int = 5
+) -> list[float]:
+    """A fresh 1-worker stack; ``jobs`` sequential latencies after ``warmup`` jobs."""
+    with process_stack(work, workers=1, broker_kind=broker_kind) as stack:
+        events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
+        try:
+            latency_run(stack.compute_url, events, image, warmup)
+            return latency_run(stack.compute_url, events, image, jobs)
+        finally:
+            events.close()
+
+
+def measure_throughput(
+    work: Path, image: Path, jobs: int, broker_kind: BrokerKind = "embedded", warmup: int = 10
+) -> float:
+    """A fresh 2-worker stack; jobs/s for a burst of ``jobs`` after a ``warmup`` burst."""
+    with process_stack(work, workers=2, broker_kind=broker_kind) as stack:
+        events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
+        try:
+            throughput_run(stack.compute_url, events, image, warmup)
+            return throughput_run(stack.compute_url, events, image, jobs)
+        finally:
+            events.close()
+
+
+def make_bench_jpeg(path: Path) -> Path:
+    """The 320x240 JPEG every benchmark uses."""
+    from tests.support.media import make_jpeg
+
+    return make_jpeg(path, (320, 240))
 
 
 def main() -> None:
@@ -144,28 +358,16 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        image = make_jpeg(work / "small.jpg", (320, 240))
+        image = make_bench_jpeg(work / "small.jpg")
         plugin_s = direct_plugin_time(image, work, runs=50)
-
-        with running_stack(
-            work / "one", workers=1, tasks=["hash"], broker_kind=args.broker
-        ) as stack:
-            events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
-            latency_run(stack.compute_url, events, image, 5)  # warm-up
-            latencies = latency_run(stack.compute_url, events, image, args.jobs)
-            events.close()
-
-        with running_stack(
-            work / "two", workers=2, tasks=["hash"], broker_kind=args.broker
-        ) as stack:
-            events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
-            throughput_run(stack.compute_url, events, image, 10)  # warm-up
-            jobs_per_s = throughput_run(stack.compute_url, events, image, args.burst_jobs)
-            events.close()
+        latencies = measure_latency(work / "one", image, args.jobs, args.broker)
+        load_latency = os.getloadavg()
+        jobs_per_s = measure_throughput(work / "two", image, args.burst_jobs, args.broker)
+        load_throughput = os.getloadavg()
 
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     ideal = 2 / plugin_s
-    print(f"broker: {args.broker}")
+    print(f"broker: {args.broker}; every service and worker its own process")
     print(f"hash plugin alone (median of 50, 320x240 JPEG): {plugin_s * 1000:.2f} ms")
     print(
         f"submit -> completed event, 1 worker, {args.jobs} jobs: "
@@ -176,6 +378,12 @@ def main() -> None:
         f"sustained, 2 workers, {args.burst_jobs} jobs: {jobs_per_s:.1f} jobs/s "
         f"(plugin-only ceiling for 2 workers {ideal:.0f} jobs/s; "
         f"service reaches {jobs_per_s / ideal:.1%} of it)"
+    )
+    print(
+        "load average (1/5/15 min) after latency run: "
+        + " ".join(f"{x:.2f}" for x in load_latency)
+        + "; after throughput run: "
+        + " ".join(f"{x:.2f}" for x in load_throughput)
     )
 
 

@@ -16,23 +16,19 @@ a message when it does not answer.)
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, func, insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,9 +40,9 @@ from cl_server.settings import ComputeSettings  # noqa: E402
 from cl_server.store import JobFilter, JobKey, JobStore  # noqa: E402
 from cl_server.store.job_list import list_statements  # noqa: E402
 from cl_server.store.models import JobRow  # noqa: E402
+from tests.support.postgres import PostgresUnavailableError, fresh_database  # noqa: E402
 from tests.support.uvicorn_thread import serve_app  # noqa: E402
 
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TASK_TYPES = ("clip_embedding", "dino_embedding", "exif", "face_detection", "face_embedding",
               "hash", "hls_streaming", "image_conversion", "media_thumbnail")  # fmt: skip
 # Mostly finished work, as in a long-running deployment.
@@ -180,26 +176,6 @@ def unindexed_ms(
     return median_ms(run, runs)
 
 
-@contextmanager
-def postgres_url() -> Generator[str | None]:
-    admin_url = make_url(os.environ.get("CL_TEST_POSTGRES_URL", DEFAULT_PG_URL))
-    name = f"cl_bench_joblist_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (OperationalError, ImportError) as exc:
-        print(f"PostgreSQL skipped: not reachable at {admin_url.render_as_string()} ({exc})")
-        yield None
-        return
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def bench_backend(label: str, url: str, work: Path, args: argparse.Namespace) -> list[float]:
     """Print this backend's table; returns every page time (ms) for the target check."""
     with JobStore.open(url) as store:
@@ -294,10 +270,12 @@ def main() -> None:
         work = Path(tmp)
         sqlite_url = f"sqlite:///{work / 'sqlite' / 'compute.db'}"
         worst.append(("SQLite", max(bench_backend("SQLite", sqlite_url, work / "sqlite", args))))
-        with postgres_url() as pg_url:
-            if pg_url is not None:
+        try:
+            with fresh_database("cl_bench_joblist") as pg_url:
                 pages = bench_backend("PostgreSQL", pg_url, work / "postgres", args)
                 worst.append(("PostgreSQL", max(pages)))
+        except PostgresUnavailableError as exc:
+            print(f"PostgreSQL skipped: {exc}")
     print()
     for label, slowest in worst:
         verdict = "meets" if slowest < TARGET_MS else "MISSES"

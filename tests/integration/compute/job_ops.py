@@ -12,8 +12,6 @@ same variable through ``Stack.env``; that is why stacks here start with no worke
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Generator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -21,38 +19,16 @@ from typing import Any, Literal
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from cl_server.settings import ComputeSettings
+from tests.support.postgres import fresh_database_or_skip
 from tests.support.stack import Mode, Stack, running_stack
+from tests.support.users import bearer
 
 Database = Literal["sqlite", "postgres"]
 DATABASE_ENV = "CL_COMPUTE_DATABASE_URL"
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@contextmanager
-def postgres_database() -> Generator[str]:
-    """A fresh, uniquely named PostgreSQL database for one stack; dropped on exit."""
-    admin_url = make_url(os.environ.get("CL_TEST_POSTGRES_URL", DEFAULT_PG_URL))
-    name = f"cl_jobops_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {admin_url.render_as_string()}: {exc.orig}")
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager
@@ -68,7 +44,7 @@ def stack_on(
         env = cleanup.enter_context(pytest.MonkeyPatch.context())
         url: str | None = None
         if database == "postgres":
-            url = cleanup.enter_context(postgres_database())
+            url = cleanup.enter_context(fresh_database_or_skip("cl_jobops"))
             env.setenv(DATABASE_ENV, url)
         else:
             env.delenv(DATABASE_ENV, raising=False)
@@ -84,26 +60,6 @@ def stack_on(
 def database_url(stack: Stack) -> str:
     """The job store URL the stack's compute service and workers use."""
     return stack.env.get(DATABASE_ENV) or ComputeSettings(data_dir=stack.data_dir).database_url
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def create_user(stack: Stack, username: str, permissions: str = "ai_inference_support") -> str:
-    """Create a user through the auth service; returns a fresh token of theirs."""
-    admin = bearer(stack.admin_token())
-    created = httpx.post(
-        f"{stack.auth_url}/users/",
-        data={"username": username, "password": "pw-123456", "permissions": permissions},
-        headers=admin,
-    )
-    assert created.status_code == 201, created.text
-    login = httpx.post(
-        f"{stack.auth_url}/auth/token", data={"username": username, "password": "pw-123456"}
-    )
-    token: str = login.json()["access_token"]
-    return token
 
 
 def user_id(stack: Stack, token: str) -> str:

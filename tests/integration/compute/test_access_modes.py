@@ -13,33 +13,15 @@ import pytest
 from tests.support.jobs import submit, submit_ok, wait_for_status
 from tests.support.media import make_jpeg
 from tests.support.stack import Stack, running_stack
+from tests.support.users import bearer, create_user
 
 pytestmark = pytest.mark.integration
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def sign(stack: Stack, claims: dict[str, object]) -> str:
     """A token signed with the auth service's own private key, with hand-picked claims."""
     private_key = (stack.data_dir / "keys" / "private_key.pem").read_text()
     return jwt.encode(claims, private_key, algorithm="ES256")
-
-
-def create_user(stack: Stack, username: str, permissions: str) -> str:
-    admin = bearer(stack.admin_token())
-    created = httpx.post(
-        f"{stack.auth_url}/users/",
-        data={"username": username, "password": "pw-123456", "permissions": permissions},
-        headers=admin,
-    )
-    assert created.status_code == 201, created.text
-    login = httpx.post(
-        f"{stack.auth_url}/auth/token", data={"username": username, "password": "pw-123456"}
-    )
-    token: str = login.json()["access_token"]
-    return token
 
 
 @pytest.fixture(scope="module")

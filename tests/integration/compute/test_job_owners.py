@@ -13,8 +13,6 @@ import pytest
 from tests.integration.compute.job_ops import (
     DATABASES,
     Database,
-    bearer,
-    create_user,
     list_jobs,
     post_action,
     stack_on,
@@ -23,6 +21,7 @@ from tests.integration.compute.job_ops import (
 from tests.support.jobs import submit_ok, wait_for_status
 from tests.support.media import make_jpeg, make_truncated_jpeg
 from tests.support.stack import Stack
+from tests.support.users import bearer, create_user
 
 pytestmark = pytest.mark.integration
 

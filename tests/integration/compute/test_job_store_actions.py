@@ -24,7 +24,8 @@ from cl_server.store import (
     NewJob,
 )
 from cl_server.store.job_list import list_statements
-from tests.integration.compute.job_ops import DATABASES, Database, postgres_database
+from tests.integration.compute.job_ops import DATABASES, Database
+from tests.support.postgres import fresh_database_or_skip
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,7 @@ LEASE_MS = 10_000
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    with postgres_database() as url:
+    with fresh_database_or_skip("cl_jobops") as url:
         yield url
 
 

@@ -13,6 +13,7 @@ from tests.integration.live.sse_client import SseEvent, SseStream, open_events
 from tests.support.jobs import submit_ok
 from tests.support.media import make_jpeg
 from tests.support.stack import Stack, running_stack
+from tests.support.users import create_user
 
 pytestmark = pytest.mark.integration
 
@@ -136,21 +137,6 @@ def enforced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         tmp_path_factory.mktemp("live-enforced"), mode="enforced", workers=1, tasks=["hash"]
     ) as running:
         yield running
-
-
-def create_user(stack: Stack, username: str) -> str:
-    admin = {"Authorization": f"Bearer {stack.admin_token()}"}
-    created = httpx.post(
-        f"{stack.auth_url}/users/",
-        data={"username": username, "password": "pw-123456", "permissions": "ai_inference_support"},
-        headers=admin,
-    )
-    assert created.status_code == 201, created.text
-    login = httpx.post(
-        f"{stack.auth_url}/auth/token", data={"username": username, "password": "pw-123456"}
-    )
-    token: str = login.json()["access_token"]
-    return token
 
 
 async def test_a_non_admin_sees_only_their_own_jobs(enforced: Stack, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from cl_client import ComputeClient
-from cl_client.cli.jobs import WAITING_CHECK_S
+from cl_client.cli.liveness import WAITING_CHECK_S
 from cl_client.exceptions import JobTimeoutError
 from cl_client.topics import worker_topic
 from tests.support.event_recorder import EventRecorder, recording_events

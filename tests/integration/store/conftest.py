@@ -7,44 +7,19 @@ clash; within the session each test starts from an emptied store.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
 from cl_server.store import JobStore
-
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _admin_url() -> str:
-    return os.environ.get("CL_TEST_POSTGRES_URL", DEFAULT_PG_URL)
+from tests.support.postgres import fresh_database_or_skip
 
 
 @pytest.fixture(scope="session")
 def postgres_database_url() -> Iterator[str]:
-    admin_url = make_url(_admin_url())
-    name = f"cl_store_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    except ImportError as exc:
-        pytest.skip(f"no PostgreSQL driver installed ({exc}); install psycopg[binary]")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {admin_url.render_as_string()}: {exc.orig}")
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database_or_skip("cl_store_test") as url:
+        yield url
 
 
 def _reset(store: JobStore) -> None:

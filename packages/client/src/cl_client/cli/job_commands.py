@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from enum import StrEnum
 from typing import Annotated
@@ -205,19 +206,26 @@ async def _watch_existing(
     return await watch_job(client, state, f"job {job_id[:8]}", start, limit)
 
 
+async def _job_action(
+    state: CliState, job_id: str, verb: str, act: Callable[[ComputeClient], Awaitable[JobResponse]]
+) -> JobResponse:
+    """Run ``act`` (cancel or retry) and turn its refusals into one readable line."""
+    async with compute_client(state, mqtt=False) as client:
+        try:
+            return await act(client)
+        except InvalidRequestError as exc:
+            raise CliError(f"cannot {verb} job {job_id}: {exc.detail}") from None
+        except ServerHTTPError as exc:
+            raise too_old(exc, f"{verb} jobs") or exc from None
+
+
 @jobs_app.command("cancel")
 def jobs_cancel(ctx: typer.Context, job_id: str) -> None:
     """Cancel a queued or running job (its worker stops it)."""
     state = get_state(ctx)
 
     async def go() -> None:
-        async with compute_client(state, mqtt=False) as client:
-            try:
-                job = await client.cancel_job(job_id)
-            except InvalidRequestError as exc:
-                raise CliError(f"cannot cancel job {job_id}: {exc.detail}") from None
-            except ServerHTTPError as exc:
-                raise too_old(exc, "cancel jobs") or exc from None
+        job = await _job_action(state, job_id, "cancel", lambda c: c.cancel_job(job_id))
         if state.json_output:
             print_json(job)
         else:
@@ -232,13 +240,7 @@ def jobs_retry(ctx: typer.Context, job_id: str) -> None:
     state = get_state(ctx)
 
     async def go() -> None:
-        async with compute_client(state, mqtt=False) as client:
-            try:
-                job = await client.retry_job(job_id)
-            except InvalidRequestError as exc:
-                raise CliError(f"cannot retry job {job_id}: {exc.detail}") from None
-            except ServerHTTPError as exc:
-                raise too_old(exc, "retry jobs") or exc from None
+        job = await _job_action(state, job_id, "retry", lambda c: c.retry_job(job_id))
         if state.json_output:
             print_json(job)
             return

@@ -14,12 +14,12 @@ from cl_client.batch import BatchItem, BatchProgress, BatchProgressCallback
 from cl_client.cli.common import CliError, CliState, compute_client, describe_error, print_json
 from cl_client.cli.liveness import ServerCheck, ServerLostError
 from cl_client.cli.results import exit_status, report_job, result_lines
-from cl_client.cli.watch import WAITING_CHECK_S, progress_display, stderr_console, watch_job
+from cl_client.cli.watch import progress_display, stderr_console, watch_job
 from cl_client.compute_client import ComputeClient
 from cl_client.models import JobResponse, OnJobResponseCallback
 from cl_client.outputs import primary_output_file
 
-__all__ = ["WAITING_CHECK_S", "JobOptions", "Submit", "run_batch", "run_single", "unique_stems"]
+__all__ = ["JobOptions", "Submit", "run_batch", "run_single", "unique_stems"]
 
 #: Submits the job: (client, on_progress, on_complete, wait, timeout) -> job.
 Submit = Callable[

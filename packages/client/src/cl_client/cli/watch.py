@@ -1,6 +1,6 @@
 """Following one job with a progress bar until it ends (``--watch`` and ``jobs watch``).
 
-MQTT events (or the SDK's polling fallback) move the bar. Every :data:`WAITING_CHECK_S`
+MQTT events (or the SDK's polling fallback) move the bar. Every ``WAITING_CHECK_S`` (liveness)
 seconds the watch also asks the server for the job: that check tells why a queued job waits
 (events only say "queued"), notices a terminal state whose event was missed, and is the HTTP
 half of lost-server detection (:mod:`cl_client.cli.liveness`).
@@ -23,12 +23,12 @@ from rich.progress import (
 )
 
 from cl_client.cli.common import CliState
-from cl_client.cli.liveness import WAITING_CHECK_S, ServerCheck
+from cl_client.cli.liveness import ServerCheck
 from cl_client.compute_client import ComputeClient
 from cl_client.exceptions import JobTimeoutError
 from cl_client.models import JobResponse, OnJobResponseCallback
 
-__all__ = ["WAITING_CHECK_S", "StartJob", "progress_display", "stderr_console", "watch_job"]
+__all__ = ["StartJob", "progress_display", "stderr_console", "watch_job"]
 
 #: Starts following a job, given the bar's callbacks; returns the job as it is now.
 StartJob = Callable[[OnJobResponseCallback, OnJobResponseCallback], Awaitable[JobResponse]]

@@ -69,6 +69,9 @@ class Worker:
         self._execution_provider = execution_provider
         self._models = list(models)
         self._started_at = now_ms()
+        # Fixed for the process; read once rather than on every busy/idle announcement.
+        self._host = socket.gethostname()
+        self._pid = os.getpid()
         self.failed = 0
         self.settings = settings
         self.jobs_dir = settings.jobs_dir
@@ -132,8 +135,8 @@ class Worker:
                 timestamp=now_ms(),
                 unavailable=self.unavailable,
                 execution_provider=self._execution_provider,
-                host=socket.gethostname(),
-                pid=os.getpid(),
+                host=self._host,
+                pid=self._pid,
                 started_at=self._started_at,
                 models=self._models,
                 current_job_ids=[run.job.job_id for run in self._current],

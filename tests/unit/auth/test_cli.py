@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cl_client.cli import passwords
 from cl_server.auth import cli
 from cl_server.auth.cli import user_app
 from cl_server.auth.db import create_auth_engine
@@ -34,7 +35,8 @@ def _find_user(data_dir: Path, username: str) -> UserRecord | None:
         engine.dispose()  # Python 3.13 warns about sqlite connections left open
 
 
-def test_create_list_set_password_delete(data_dir: Path) -> None:
+def test_create_list_set_password_delete(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passwords, "stdin_is_interactive", lambda: True)  # prompts need a TTY
     created = RUNNER.invoke(
         user_app, ["create", "alice", "--password", "pw1", "--admin", "--permissions", "a, b"]
     )
@@ -82,3 +84,32 @@ def test_list_on_a_fresh_data_dir_migrates_and_shows_nothing(data_dir: Path) -> 
     result = RUNNER.invoke(user_app, ["list"])
     assert result.exit_code == 0
     assert (data_dir / "auth.db").exists()
+
+
+def test_password_from_stdin_and_no_prompt_without_a_terminal(data_dir: Path) -> None:
+    created = RUNNER.invoke(user_app, ["create", "dave", "--password-stdin"], input="s3cret pw\n")
+    assert created.exit_code == 0, created.output
+    dave = _find_user(data_dir, "dave")
+    assert dave is not None and HASHER.verify("s3cret pw", dave.password_hash)
+    changed = RUNNER.invoke(user_app, ["set-password", "dave", "--password-stdin"], input="new\r\n")
+    assert changed.exit_code == 0, changed.output
+    dave = _find_user(data_dir, "dave")
+    assert dave is not None and HASHER.verify("new", dave.password_hash)
+    # CliRunner's stdin is no terminal: a clear error instead of a prompt that reads the pipe.
+    asked = RUNNER.invoke(user_app, ["set-password", "dave"], input="pw\npw\n")
+    assert asked.exit_code == 1
+    assert "--password-stdin" in asked.output and "not a terminal" in asked.output
+    empty = RUNNER.invoke(user_app, ["create", "erin", "--password-stdin"], input="")
+    assert empty.exit_code == 1 and "no password on standard input" in empty.output
+    assert _find_user(data_dir, "erin") is None
+
+
+def test_prompt_is_hidden_and_confirmed(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passwords, "stdin_is_interactive", lambda: True)
+    created = RUNNER.invoke(user_app, ["create", "fay"], input="pw-fay\npw-fay\n")
+    assert created.exit_code == 0, created.output
+    assert "pw-fay" not in created.output  # hidden input is not echoed
+    fay = _find_user(data_dir, "fay")
+    assert fay is not None and HASHER.verify("pw-fay", fay.password_hash)
+    mismatch = RUNNER.invoke(user_app, ["create", "gus"], input="one\ntwo\n")
+    assert mismatch.exit_code != 0 and _find_user(data_dir, "gus") is None

@@ -12,7 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from cl_server.auth.errors import InvalidTokenError
+from cl_server.auth.errors import InvalidClaimsError, InvalidTokenError
 from cl_server.auth.keys import public_pem_of
 from cl_server.auth.tokens import TokenClaims, decode_token, issue_token
 
@@ -122,3 +122,10 @@ def test_token_without_exp_is_rejected() -> None:
 def test_garbage_is_rejected(garbage: str) -> None:
     with pytest.raises(InvalidTokenError):
         decode_token(garbage, PUBLIC_PEM)
+
+
+@pytest.mark.parametrize("exp", ["9999999999", 9999999999.0, True])
+def test_wrongly_typed_exp_is_invalid_claims(exp: object) -> None:
+    claims = {"id": "1", "permissions": [], "is_admin": False, "exp": exp}
+    with pytest.raises(InvalidClaimsError):
+        decode_token(_sign(claims), PUBLIC_PEM)

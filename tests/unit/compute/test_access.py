@@ -82,6 +82,11 @@ def test_enforced_rules(keys) -> None:  # type: ignore[no-untyped-def]
         ({"id": 7}, "JWT payload is invalid"),
         ({"is_admin": "yes"}, "JWT payload is invalid"),
         ({"permissions": "ai_inference_support"}, "JWT payload is invalid"),
+        ({"exp": str(int(time.time()) + 60)}, "JWT payload is invalid"),
+        ({"exp": float(int(time.time()) + 60)}, "JWT payload is invalid"),
+        ({"exp": True}, "JWT payload is invalid"),
+        ({"iat": "now"}, "JWT payload is invalid"),
+        ({"nbf": int(time.time()) + 600}, "Could not validate credentials"),
     ],
 )
 def test_bad_claims(keys, claims: dict[str, object], message: str) -> None:  # type: ignore[no-untyped-def]

@@ -21,12 +21,15 @@ from cl_client.cli.common import (
     CliState,
     ComputeUrlOpt,
     StoreUrlOpt,
+    ensure_password,
+    fail,
     login_failed,
     print_json,
     report_deleted,
     root_app,
     run,
 )
+from cl_client.cli.passwords import PasswordStdinOpt, read_stdin_password, resolve_password
 from cl_client.cli.users import print_users
 from cl_client.exceptions import ServerUnreachableError, UnauthorizedError, raise_for_status
 
@@ -53,23 +56,37 @@ def admin_options(
         str | None, typer.Option("--username", envvar="CL_USERNAME", help="Admin user.")
     ] = None,
     password: Annotated[
-        str | None, typer.Option("--password", envvar="CL_PASSWORD", help="Admin password.")
+        str | None,
+        typer.Option(
+            "--password",
+            envvar="CL_PASSWORD",
+            help="Admin password; CL_PASSWORD or --password-stdin keep it out of argv. "
+            "Asked for when none is given and stdin is a terminal.",
+        ),
     ] = None,
+    password_stdin: PasswordStdinOpt = False,
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Global options go before the sub-command."""
-    ctx.obj = CliState(
+    state = CliState(
         auth_url=auth_url, username=username, password=password, json_output=json_output
     )
+    ctx.obj = state
+    if password_stdin:
+        try:
+            state.password = read_stdin_password()
+        except CliError as exc:
+            fail(state, str(exc), exc.exit_code)
 
 
 @asynccontextmanager
 async def _admin_token(state: CliState) -> AsyncGenerator[tuple[AuthClient, str]]:
-    if not state.username or state.password is None:
+    if not state.username:
         raise CliError("cl-admin needs --username and --password (or CL_USERNAME/CL_PASSWORD)")
+    password = ensure_password(state)
     async with AuthClient(state.auth_url) as client:
         try:
-            token = await client.login(state.username, state.password)
+            token = await client.login(state.username, password)
         except UnauthorizedError as exc:
             raise login_failed(state, exc) from exc
         yield client, token.access_token
@@ -113,7 +130,11 @@ def users_list(ctx: typer.Context) -> None:
 def users_create(
     ctx: typer.Context,
     name: str,
-    password: Annotated[str, typer.Option("--password", help="The new user's password.")],
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="The new user's password (asked for when left out)."),
+    ] = None,
+    password_stdin: PasswordStdinOpt = False,
     permissions: Annotated[
         str | None, typer.Option("--permissions", help="Comma-separated permissions.")
     ] = None,
@@ -121,9 +142,15 @@ def users_create(
 ) -> None:
     """Create a user."""
     state = _state(ctx)
+    try:
+        new_password = resolve_password(
+            password, from_stdin=password_stdin, what=f"password for {name}", confirm=True
+        )
+    except CliError as exc:
+        fail(state, str(exc), exc.exit_code)
     request = UserCreateRequest(
         username=name,
-        password=password,
+        password=new_password,
         is_admin=admin,
         permissions=_parse_permissions(permissions) or [],
     )
@@ -140,6 +167,7 @@ def users_update(
     ctx: typer.Context,
     name: str,
     password: Annotated[str | None, typer.Option("--password")] = None,
+    password_stdin: PasswordStdinOpt = False,
     permissions: Annotated[
         str | None, typer.Option("--permissions", help="Comma-separated; replaces the list.")
     ] = None,
@@ -147,6 +175,11 @@ def users_update(
 ) -> None:
     """Change a user's password, permissions or admin flag."""
     state = _state(ctx)
+    if password_stdin:
+        try:
+            password = read_stdin_password(f"new password for {name}")
+        except CliError as exc:
+            fail(state, str(exc), exc.exit_code)
     request = UserUpdateRequest(
         password=password,
         permissions=_parse_permissions(permissions),

@@ -132,14 +132,29 @@ def login_failed(state: CliState, exc: UnauthorizedError) -> CliError:
     return CliError(f"login failed for user {state.username!r} at {state.auth_url}: {exc.detail}")
 
 
+def ensure_password(state: CliState) -> str:
+    """The login password: the global option, env or stdin line, else a hidden prompt (TTY)."""
+    if state.password is None:
+        from cl_client.cli.passwords import resolve_password  # it imports this module
+
+        state.password = resolve_password(
+            None,
+            from_stdin=False,
+            what=f"password for {state.username}",
+            hint="CL_PASSWORD, --password-stdin or --password",
+        )
+    return state.password
+
+
 @asynccontextmanager
 async def logged_in_session(state: CliState) -> AsyncGenerator[SessionManager]:
     """A session logged in with the global credentials (error when there are none)."""
-    if not state.username or state.password is None:
+    if not state.username:
         raise CliError("this command needs --username and --password (or CL_USERNAME/CL_PASSWORD)")
+    password = ensure_password(state)
     async with SessionManager(server_config=state.server_config) as session:
         try:
-            await session.login(state.username, state.password)
+            await session.login(state.username, password)
         except UnauthorizedError as exc:
             raise login_failed(state, exc) from exc
         yield session

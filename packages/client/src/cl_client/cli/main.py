@@ -16,16 +16,19 @@ from cl_client.cli.common import (
     DEFAULT_COMPUTE_URL,
     DEFAULT_STORE_URL,
     AuthUrlOpt,
+    CliError,
     CliState,
     ComputeUrlOpt,
     StoreUrlOpt,
     compute_client,
+    fail,
     get_state,
     print_json,
     root_app,
     run,
 )
 from cl_client.cli.job_commands import jobs_app
+from cl_client.cli.passwords import PasswordStdinOpt, read_stdin_password
 from cl_client.cli.users import user_app
 from cl_client.cli.workers import workers_app
 
@@ -57,8 +60,15 @@ def main_options(
         str | None, typer.Option("--username", envvar="CL_USERNAME", help="Log in as this user.")
     ] = None,
     password: Annotated[
-        str | None, typer.Option("--password", envvar="CL_PASSWORD", help="Password for it.")
+        str | None,
+        typer.Option(
+            "--password",
+            envvar="CL_PASSWORD",
+            help="Password for it; CL_PASSWORD or --password-stdin keep it out of argv. "
+            "Asked for when none is given and stdin is a terminal.",
+        ),
     ] = None,
+    password_stdin: PasswordStdinOpt = False,
     auth_url: AuthUrlOpt = DEFAULT_AUTH_URL,
     compute_url: ComputeUrlOpt = DEFAULT_COMPUTE_URL,
     store_url: StoreUrlOpt = DEFAULT_STORE_URL,
@@ -86,7 +96,7 @@ def main_options(
     ] = False,
 ) -> None:
     """Global options go before the command, e.g. ``cl-client --json hash compute a.jpg``."""
-    ctx.obj = CliState(
+    state = ctx.obj = CliState(
         username=username,
         password=password,
         auth_url=auth_url,
@@ -97,6 +107,11 @@ def main_options(
         no_auth=no_auth,
         json_output=json_output,
     )
+    if password_stdin:
+        try:
+            state.password = read_stdin_password()
+        except CliError as exc:
+            fail(state, str(exc), exc.exit_code)
 
 
 plugins.register(app)

@@ -10,12 +10,20 @@ from rich.table import Table
 
 from cl_client.auth_models import UserCreateRequest, UserResponse, UserUpdateRequest
 from cl_client.cli.common import (
+    CliError,
     CliState,
+    fail,
     get_state,
     logged_in_session,
     print_json,
     report_deleted,
     run,
+)
+from cl_client.cli.passwords import (
+    PasswordStdinOpt,
+    read_stdin_password,
+    resolve_password,
+    warn_password_in_argv,
 )
 
 user_app = typer.Typer(help="Manage users (needs admin credentials).", no_args_is_help=True)
@@ -47,18 +55,34 @@ def print_users(state: CliState, users: list[UserResponse]) -> None:
 def user_create(
     ctx: typer.Context,
     username: str,
-    password: str,
+    password: Annotated[
+        str | None,
+        typer.Argument(
+            help="Deprecated (visible in ps and shell history): leave it out to be asked, "
+            "or use --password-stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    password_stdin: PasswordStdinOpt = False,
     admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin.")] = False,
     permissions: PermissionsOpt = None,
 ) -> None:
-    """Create a user."""
+    """Create a user; the password is asked for (twice, hidden) unless given otherwise."""
     state = get_state(ctx)
+    if password is not None and not password_stdin:
+        warn_password_in_argv()
+    try:
+        new_password = resolve_password(
+            password, from_stdin=password_stdin, what=f"password for {username}", confirm=True
+        )
+    except CliError as exc:
+        fail(state, str(exc), exc.exit_code)
 
     async def go() -> None:
         async with logged_in_session(state) as session:
             request = UserCreateRequest(
                 username=username,
-                password=password,
+                password=new_password,
                 is_admin=admin,
                 permissions=list(permissions or []),
             )
@@ -101,12 +125,18 @@ def user_update(
     ctx: typer.Context,
     user_id: int,
     password: Annotated[str | None, typer.Option("--password")] = None,
+    password_stdin: PasswordStdinOpt = False,
     admin: Annotated[bool | None, typer.Option("--admin/--no-admin")] = None,
     active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
     permissions: PermissionsOpt = None,
 ) -> None:
     """Change a user; -p replaces the whole permission list."""
     state = get_state(ctx)
+    if password_stdin:
+        try:
+            password = read_stdin_password(f"new password for user {user_id}")
+        except CliError as exc:
+            fail(state, str(exc), exc.exit_code)
     request = UserUpdateRequest(
         password=password,
         permissions=list(permissions) if permissions is not None else None,

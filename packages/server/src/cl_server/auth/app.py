@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from cl_client.auth_models import PublicKeyResponse, TokenResponse
+from cl_server import __version__
 from cl_server.auth.errors import (
     AuthError,
     NotAuthenticatedError,
@@ -33,7 +34,9 @@ from cl_server.auth.passwords import PasswordHasher
 from cl_server.auth.schemas import ServiceInfo, UserOut
 from cl_server.auth.service import AuthService
 from cl_server.auth.users import UserRecord
+from cl_server.bounds import INT64_MAX
 from cl_server.errors import ClServerError
+from cl_server.openapi import DocumentRules, error_responses, install_openapi, offline_app
 from cl_server.settings import AuthSettings
 
 logger = logging.getLogger(__name__)
@@ -120,7 +123,7 @@ def root() -> ServiceInfo:
     return ServiceInfo(message=SERVICE_MESSAGE)
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", responses=error_responses(401, s401="Incorrect username or password"))
 def login(service: Service, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenResponse:
     user = service.authenticate(form.username, form.password)
     return TokenResponse(access_token=service.issue_token(user), token_type="bearer")
@@ -142,7 +145,12 @@ def read_me(user: CurrentUser) -> UserOut:
     return UserOut.of(user)
 
 
-@router.post("/users/", status_code=201, openapi_extra=_form_body(UserCreateForm))
+@router.post(
+    "/users/",
+    status_code=201,
+    openapi_extra=_form_body(UserCreateForm),
+    responses=error_responses(400, s400="Username already registered, or an unreadable form"),
+)
 async def create_user(request: Request, service: Service, _admin: Admin) -> UserOut:
     form = await _read_form(request, UserCreateForm)
     return UserOut.of(await run_in_threadpool(service.create_user, form))
@@ -152,13 +160,13 @@ async def create_user(request: Request, service: Service, _admin: Admin) -> User
 def list_users(
     service: Service,
     _admin: Admin,
-    skip: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=0)] = 100,
+    skip: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
+    limit: Annotated[int, Query(ge=0, le=INT64_MAX)] = 100,
 ) -> list[UserOut]:
     return [UserOut.of(user) for user in service.store.list_users(skip=skip, limit=limit)]
 
 
-@router.get("/users/{user_id}")
+@router.get("/users/{user_id}", responses=error_responses(404))
 def read_user(user_id: int, service: Service, _admin: Admin) -> UserOut:
     user = service.store.get(user_id)
     if user is None:
@@ -179,13 +187,20 @@ for _method in ("PUT", "PATCH"):
         methods=[_method],
         name=f"{_method.lower()}_user",
         openapi_extra=_form_body(UserUpdateForm),
+        responses=error_responses(404),
     )
 
 
-@router.delete("/users/{user_id}", status_code=204)
+@router.delete("/users/{user_id}", status_code=204, responses=error_responses(404))
 def delete_user(user_id: int, service: Service, _admin: Admin) -> Response:
     service.store.delete(user_id)
     return Response(status_code=204)
+
+
+OPENAPI_RULES = DocumentRules(
+    security=frozenset({_current_user, _admin_user}),
+    forbidden=frozenset({_admin_user}),
+)
 
 
 def create_app(settings: AuthSettings, *, password_hasher: PasswordHasher | None = None) -> FastAPI:
@@ -204,8 +219,10 @@ def create_app(settings: AuthSettings, *, password_hasher: PasswordHasher | None
         finally:
             service.close()
 
-    app = FastAPI(title="CL Server auth service", lifespan=lifespan)
+    # /docs and /redoc with bundled assets; the document is made exact by OPENAPI_RULES.
+    app = offline_app(title="CL Server auth service", version=__version__, lifespan=lifespan)
     app.add_exception_handler(ClServerError, _error_response)
     app.state.auth_service = service
     app.include_router(router)
+    install_openapi(app, OPENAPI_RULES)
     return app

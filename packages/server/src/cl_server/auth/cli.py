@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cl_client.cli.common import CliError
+from cl_client.cli.passwords import PasswordStdinOpt, resolve_password
 from cl_server.auth.db import create_auth_engine
 from cl_server.auth.errors import PasswordTooLongError, UsernameTakenError, UserNotFoundError
 from cl_server.auth.forms import parse_permissions
@@ -64,16 +66,23 @@ def _hash(password: str) -> str:
 
 
 PasswordOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--password",
         "-p",
-        prompt=True,
-        hide_input=True,
-        confirmation_prompt=True,
-        help="Asked for when not given.",
+        help="Asked for (hidden, twice) when not given and stdin is a terminal; "
+        "--password-stdin keeps it out of argv and shell history.",
     ),
 ]
+
+
+def _password(given: str | None, from_stdin: bool) -> str:
+    try:
+        return resolve_password(
+            given, from_stdin=from_stdin, hint="--password-stdin or --password", confirm=True
+        )
+    except CliError as exc:
+        raise _fail(str(exc)) from exc
 
 
 @user_app.command("list")
@@ -97,14 +106,15 @@ def list_users() -> None:
 @user_app.command("create")
 def create_user(
     name: Annotated[str, typer.Argument(help="Username.")],
-    password: PasswordOption,
+    password: PasswordOption = None,
+    password_stdin: PasswordStdinOpt = False,
     admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin.")] = False,
     permissions: Annotated[
         str, typer.Option("--permissions", help="Comma-separated permission strings.")
     ] = "",
 ) -> None:
     """Create an active user."""
-    password_hash = _hash(password)
+    password_hash = _hash(_password(password, password_stdin))
     with _open_store() as store:
         try:
             user = store.create(
@@ -121,10 +131,11 @@ def create_user(
 @user_app.command("set-password")
 def set_password(
     name: Annotated[str, typer.Argument(help="Username.")],
-    password: PasswordOption,
+    password: PasswordOption = None,
+    password_stdin: PasswordStdinOpt = False,
 ) -> None:
     """Set a user's password."""
-    password_hash = _hash(password)
+    password_hash = _hash(_password(password, password_stdin))
     with _open_store() as store:
         user = _find(store, name)
         try:

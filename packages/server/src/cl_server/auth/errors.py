@@ -71,5 +71,9 @@ class InvalidTokenError(ClServerError):
     """``decode_token`` could not verify a token; the message says why (for logs, not clients)."""
 
 
+class InvalidClaimsError(InvalidTokenError):
+    """A validly signed token whose claims are missing or of the wrong type (PROTOCOL §2.4)."""
+
+
 class PasswordTooLongError(ClServerError, ValueError):
     """bcrypt only uses the first 72 bytes of a password; longer ones are refused, not truncated."""

@@ -12,6 +12,7 @@ from cl_server.auth.db import create_auth_engine
 from cl_server.auth.errors import (
     InactiveUserError,
     IncorrectLoginError,
+    InvalidClaimsError,
     InvalidCredentialsError,
     InvalidTokenError,
 )
@@ -22,6 +23,9 @@ from cl_server.auth.passwords import PasswordHasher
 from cl_server.auth.tokens import decode_token, issue_token
 from cl_server.auth.users import UserChanges, UserRecord, UserStore
 from cl_server.settings import AuthSettings
+
+INVALID_PAYLOAD = "JWT payload is invalid"
+"""401 detail for a validly signed token with missing or wrongly typed claims (as compute)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ class AuthService:
         """The current record of the token's user; deleted or deactivated users are refused."""
         try:
             claims = decode_token(token, self._state.keys.public_key)
+        except InvalidClaimsError as exc:
+            raise InvalidCredentialsError(INVALID_PAYLOAD) from exc
         except InvalidTokenError as exc:
             raise InvalidCredentialsError() from exc
         user = self.store.get(claims.user_id)

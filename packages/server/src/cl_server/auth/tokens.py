@@ -7,6 +7,7 @@ so a token cannot choose how it is verified (no ``none``, no HS256 keyed with th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
-from cl_server.auth.errors import InvalidTokenError
+from cl_server.auth.errors import InvalidClaimsError, InvalidTokenError
 from cl_server.auth.keys import ALGORITHM
 
 REQUIRED_CLAIMS = ("id", "permissions", "is_admin", "exp")
@@ -58,16 +59,26 @@ def issue_token(
 def decode_token(
     token: str, public_key_pem: str | bytes | ec.EllipticCurvePublicKey
 ) -> TokenClaims:
-    """Verify signature, algorithm and expiry; return the claims or raise ``InvalidTokenError``."""
+    """Verify signature, algorithm, claims and expiry; return the claims or raise
+    ``InvalidTokenError`` (``InvalidClaimsError`` when a signed token's claims are wrong).
+
+    Expiry is checked on the validated ``exp``: PyJWT would take a numeric string as a time.
+    """
     try:
         payload = jwt.decode(
             token,
             public_key_pem,
             algorithms=[ALGORITHM],
-            options={"require": list(REQUIRED_CLAIMS)},
+            options={"require": list(REQUIRED_CLAIMS), "verify_exp": False},
         )
-        return TokenClaims.model_validate(payload)
+    except (jwt.MissingRequiredClaimError, jwt.InvalidIssuedAtError) as exc:
+        raise InvalidClaimsError(f"invalid token claims: {exc}") from exc
     except jwt.PyJWTError as exc:
         raise InvalidTokenError(f"invalid token: {exc}") from exc
+    try:
+        claims = TokenClaims.model_validate(payload)
     except ValidationError as exc:
-        raise InvalidTokenError(f"invalid token claims: {exc.error_count()} problem(s)") from exc
+        raise InvalidClaimsError(f"invalid token claims: {exc.error_count()} problem(s)") from exc
+    if claims.exp <= time.time():
+        raise InvalidTokenError("invalid token: Signature has expired")
+    return claims

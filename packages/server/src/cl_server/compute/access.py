@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -72,13 +73,45 @@ def _claims_to_caller(claims: dict[str, object]) -> Caller:
     return Caller(user_id=user_id, is_admin=is_admin, permissions=[str(p) for p in permissions])
 
 
+def _time_claim(claims: dict[str, object], name: str, *, integer: bool = False) -> float | None:
+    """A NumericDate claim, checked here rather than by PyJWT, which takes any value ``int()``
+    accepts (a numeric string, ``true``, a float for ``exp``) as a time."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise NotAuthenticatedError("JWT payload is invalid")
+    if integer and not isinstance(value, int):
+        raise NotAuthenticatedError("JWT payload is invalid")
+    return value
+
+
+def _check_times(claims: dict[str, object]) -> None:
+    """``exp`` (required; an integer, as PROTOCOL §2.4 issues it) and optional ``nbf``, ``iat``."""
+    exp = _time_claim(claims, "exp", integer=True)
+    not_before = [_time_claim(claims, "nbf"), _time_claim(claims, "iat")]
+    now = time.time()
+    if exp is not None and exp <= now:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    if any(value is not None and value > now for value in not_before):
+        raise jwt.ImmatureSignatureError("The token is not yet valid")
+
+
 def _decode(token: str, public_key: EllipticCurvePublicKey) -> dict[str, object]:
-    return jwt.decode(
+    """Signature, algorithm and required claims by PyJWT; claim types and times by us."""
+    claims: dict[str, object] = jwt.decode(
         token,
         public_key,
         algorithms=["ES256"],
-        options={"require": ["id", "exp"]},
+        options={
+            "require": ["id", "exp"],
+            "verify_exp": False,
+            "verify_nbf": False,
+            "verify_iat": False,
+        },
     )
+    _check_times(claims)
+    return claims
 
 
 def verify_token(token: str, keys: PublicKeySource) -> Caller:

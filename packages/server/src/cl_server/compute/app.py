@@ -15,7 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from cl_client.models import WorkerCapabilitiesResponse
 from cl_client.topics import JOB_EVENTS_TOPIC, WORKER_TOPIC_FILTER
 from cl_server import __version__
-from cl_server.compute.dependencies import Services
+from cl_server.compute.dependencies import (
+    Services,
+    get_visible_job,
+    require_admin,
+    require_jobs_access,
+)
 from cl_server.compute.errors import ApiError
 from cl_server.compute.job_files import JobFiles
 from cl_server.compute.public_key import PublicKeySource
@@ -30,11 +35,13 @@ from cl_server.lifecycle import requeue_expired_and_notify
 from cl_server.live.fanout import fan_out
 from cl_server.live.routes import router as live_router
 from cl_server.live.service import LiveEvents
+from cl_server.metrics.routes import require_metrics_access
 from cl_server.metrics.routes import router as metrics_router
 from cl_server.metrics.service import ComputeMetrics
 from cl_server.mqtt.capabilities import CapabilityTracker
 from cl_server.mqtt.connection import MqttConnection
 from cl_server.mqtt.events import EventPublisher
+from cl_server.openapi import DocumentRules, install_openapi, offline_app
 from cl_server.settings import ComputeSettings
 from cl_server.store import JobStore
 from cl_server.ui import install_dashboard
@@ -44,6 +51,14 @@ logger = logging.getLogger(__name__)
 SERVICE_NAME = "compute"
 API_VERSION = "v1"
 LEASE_REAPER_INTERVAL_S = 5.0
+
+OPENAPI_RULES = DocumentRules(
+    security=frozenset({require_jobs_access, require_admin, require_metrics_access}),
+    dependency_statuses={get_visible_job: (404,)},
+    # 400: a form that cannot be parsed; 413: UploadLimitMiddleware.
+    body_statuses=(400, 413),
+    plugin_route="/jobs/{task_type}",
+)
 
 
 class RootInfo(BaseModel):
@@ -123,7 +138,8 @@ def create_app(settings: ComputeSettings) -> FastAPI:
             tracker.close()
             store.close()
 
-    app = FastAPI(title="CL Server compute service", version=__version__, lifespan=lifespan)
+    # /docs and /redoc with bundled assets; the document is made exact by OPENAPI_RULES.
+    app = offline_app(title="CL Server compute service", version=__version__, lifespan=lifespan)
     app.add_middleware(UploadLimitMiddleware, max_bytes=settings.max_upload_bytes)
 
     @app.exception_handler(ApiError)
@@ -149,4 +165,5 @@ def create_app(settings: ComputeSettings) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(live_router)
     install_dashboard(app)
+    install_openapi(app, OPENAPI_RULES)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from cl_server.bounds import INT64_MAX
 from cl_server.compute.errors import ApiError
 from cl_server.store import JobKey
 
@@ -31,5 +32,7 @@ def decode_cursor(cursor: str) -> JobKey:
         raise ApiError(INVALID_CURSOR, status_code=400) from exc
     created_at, sep, job_id = raw.partition(":")
     if not sep or not job_id or not created_at.isascii() or not created_at.isdigit():
+        raise ApiError(INVALID_CURSOR, status_code=400)
+    if int(created_at) > INT64_MAX:  # no stored time is that large; the store would overflow
         raise ApiError(INVALID_CURSOR, status_code=400)
     return JobKey(int(created_at), job_id)

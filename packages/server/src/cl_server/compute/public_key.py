@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -11,6 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 logger = logging.getLogger(__name__)
+
+MIN_REFRESH_INTERVAL_S = 30.0
+"""``refresh()`` reloads the key at most this often, however many bad signatures arrive."""
 
 
 class PublicKeyUnavailableError(Exception):
@@ -22,25 +27,45 @@ class PublicKeySource:
 
     The key is parsed once and cached (PyJWT would otherwise parse the PEM on every request);
     ``refresh()`` re-reads it after a signature failure, since the auth service may have generated
-    a new key pair.
+    a new key pair. Reloads are throttled to one per ``min_refresh_interval`` seconds (counted
+    from the last load or attempt), so a flood of badly signed tokens costs the auth service at
+    most one request per interval, and a rotated key is picked up by the first bad signature
+    once the interval has passed.
     """
 
-    def __init__(self, *, key_path: Path | None, auth_url: str, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        key_path: Path | None,
+        auth_url: str,
+        timeout: float = 5.0,
+        min_refresh_interval: float = MIN_REFRESH_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._key_path = key_path
         self._auth_url = auth_url.rstrip("/")
         self._timeout = timeout
+        self._min_refresh_interval = min_refresh_interval
+        self._clock = clock
         self._cached: EllipticCurvePublicKey | None = None
+        self._loaded_at: float | None = None
         self._lock = threading.Lock()
 
     def get(self) -> EllipticCurvePublicKey:
         with self._lock:
             if self._cached is None:
+                self._loaded_at = self._clock()
                 self._cached = self._load()
             return self._cached
 
     def refresh(self) -> EllipticCurvePublicKey | None:
-        """Reload; returns the new key only if it differs from the cached one."""
+        """Reload unless the last load was under ``min_refresh_interval`` ago; returns the new
+        key only if it was reloaded and differs from the cached one."""
         with self._lock:
+            now = self._clock()
+            if self._loaded_at is not None and now - self._loaded_at < self._min_refresh_interval:
+                return None
+            self._loaded_at = now  # a failed attempt counts too: auth being down is no excuse
             old = self._cached
             try:
                 self._cached = self._load()

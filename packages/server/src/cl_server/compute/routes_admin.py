@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query
 from pydantic import BaseModel
 
+from cl_server.bounds import MAX_DAYS, MS_PER_DAY
 from cl_server.compute.dependencies import AdminCaller, Services
 from cl_server.timeutil import now_ms
 
 router = APIRouter(prefix="/admin")
-
-MS_PER_DAY = 86_400_000
 
 
 class ConfigResponse(BaseModel):
@@ -61,7 +60,9 @@ def storage_size(services: Services, _caller: AdminCaller) -> StorageSizeRespons
 
 @router.delete("/jobs/cleanup", response_model=CleanupResponse)
 def cleanup(
-    services: Services, _caller: AdminCaller, days: Annotated[int, Query(ge=0)] = 7
+    services: Services,
+    _caller: AdminCaller,
+    days: Annotated[int, Query(ge=0, le=MAX_DAYS)] = 7,
 ) -> CleanupResponse:
     cutoff = now_ms() - days * MS_PER_DAY
     old_jobs = services.store.list_jobs_created_before(cutoff)

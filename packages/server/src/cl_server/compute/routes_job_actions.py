@@ -15,6 +15,7 @@ from cl_client.models import JobResponse
 from cl_server.compute.dependencies import JobsCaller, Services, VisibleJob, job_not_found
 from cl_server.compute.errors import ApiError
 from cl_server.lifecycle import remove_outputs
+from cl_server.openapi import error_responses
 from cl_server.store import CANCELLED, QUEUED, RETRYABLE, JobStateError
 
 router = APIRouter()
@@ -36,7 +37,11 @@ def _cannot_retry(job_id: str, status: str) -> JobStateConflictError:
     )
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=JobResponse)
+@router.post(
+    "/jobs/{job_id}/cancel",
+    response_model=JobResponse,
+    responses=error_responses(409, s409="The job is neither queued nor processing"),
+)
 def cancel_job(job: VisibleJob, services: Services, caller: JobsCaller) -> JobResponse:
     message = None if caller.user_id is None else f"cancelled by {caller.user_id}"
     try:
@@ -51,7 +56,11 @@ def cancel_job(job: VisibleJob, services: Services, caller: JobsCaller) -> JobRe
     return cancelled.to_response()
 
 
-@router.post("/jobs/{job_id}/retry", response_model=JobResponse)
+@router.post(
+    "/jobs/{job_id}/retry",
+    response_model=JobResponse,
+    responses=error_responses(409, s409="The job is neither failed nor cancelled"),
+)
 def retry_job(job: VisibleJob, services: Services) -> JobResponse:
     # Checked before touching files, so a 409 never costs a completed job its outputs; the
     # store checks again under its lock in case the status changed in between.

@@ -7,9 +7,11 @@ from typing import Annotated, Final, Literal
 from fastapi import APIRouter, Query
 
 from cl_client.models import JobListResponse
+from cl_server.bounds import INT64_MAX
 from cl_server.compute.access import owner_scope
 from cl_server.compute.dependencies import JobsCaller, Services
 from cl_server.compute.job_cursor import decode_cursor, encode_cursor
+from cl_server.openapi import error_responses
 from cl_server.store import JobFilter
 from cl_server.store.job_list import MAX_PAGE
 
@@ -19,7 +21,11 @@ DEFAULT_PAGE: Final = 100
 ListedStatus = Literal["queued", "processing", "completed", "failed", "cancelled"]
 
 
-@router.get("/jobs", response_model=JobListResponse)
+@router.get(
+    "/jobs",
+    response_model=JobListResponse,
+    responses=error_responses(400, s400="The cursor is not a next_cursor of this server"),
+)
 def list_jobs(
     services: Services,
     caller: JobsCaller,
@@ -29,10 +35,12 @@ def list_jobs(
     task_type: str | None = None,
     created_by: str | None = None,
     created_after: Annotated[
-        int | None, Query(ge=0, description="Jobs created at or after this time (ms).")
+        int | None,
+        Query(ge=0, le=INT64_MAX, description="Jobs created at or after this time (ms)."),
     ] = None,
     created_before: Annotated[
-        int | None, Query(ge=0, description="Jobs created before this time (ms).")
+        int | None,
+        Query(ge=0, le=INT64_MAX, description="Jobs created before this time (ms)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[

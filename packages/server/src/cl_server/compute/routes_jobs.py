@@ -21,6 +21,7 @@ from cl_server.compute.services import ComputeServices
 from cl_server.compute.streamed_form import receive_form
 from cl_server.compute.submission import ParsedSubmission, parse_submission, safe_filename
 from cl_server.lifecycle import INPUT_DIR
+from cl_server.openapi import content_response, error_responses
 from cl_server.plugins.registry import get_spec
 from cl_server.store import NewJob
 from cl_server.timeutil import now_ms
@@ -110,7 +111,24 @@ def delete_job(job: VisibleJob, services: Services) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/jobs/{job_id}/files/{file_path:path}")
+@router.get(
+    "/jobs/{job_id}/files/{file_path:path}",
+    responses={
+        **content_response(
+            ("application/octet-stream",),
+            {"type": "string", "format": "binary"},
+            "The file's bytes, as an attachment named after the file",
+        ),
+        **error_responses(
+            400,
+            403,
+            404,
+            s400="The path is a directory, too long, or cannot be resolved",
+            s403="Insufficient permissions, or the path leads outside the job directory",
+            s404="No such job, or no such file in it",
+        ),
+    },
+)
 def download_job_file(job: VisibleJob, file_path: str, services: Services) -> FileResponse:
     path = services.files.resolve_download(job.job_id, file_path)
     return FileResponse(path, media_type="application/octet-stream", filename=path.name)

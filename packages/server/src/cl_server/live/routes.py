@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from cl_server.compute.access import Caller
 from cl_server.compute.dependencies import Services, require_jobs_access
 from cl_server.live.stream import event_stream
+from cl_server.openapi import BEARER_SECURITY, content_response
 
 router = APIRouter()
 
@@ -20,7 +21,15 @@ STREAM_HEADERS = {
 }
 
 
-@router.get("/events", response_class=StreamingResponse)
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    # The access check is called in the handler (the token may come in the query).
+    openapi_extra=BEARER_SECURITY,
+    responses=content_response(
+        ("text/event-stream",), {"type": "string"}, "Server-Sent Events, until disconnected"
+    ),
+)
 async def events(
     services: Services,
     authorization: Annotated[str | None, Header()] = None,

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response
 
 from cl_server.compute.dependencies import Services, require_jobs_access
+from cl_server.openapi import content_response
 
 router = APIRouter()
 
@@ -21,7 +22,16 @@ async def require_metrics_access(
     await require_jobs_access(services, authorization)
 
 
-@router.get("/metrics", dependencies=[Depends(require_metrics_access)], response_class=Response)
+@router.get(
+    "/metrics",
+    dependencies=[Depends(require_metrics_access)],
+    response_class=Response,
+    responses=content_response(
+        ("text/plain", "application/openmetrics-text"),
+        {"type": "string"},
+        "Prometheus text format (OpenMetrics when the Accept header asks for it)",
+    ),
+)
 def metrics(services: Services, accept: Annotated[str | None, Header()] = None) -> Response:
     # A sync route: FastAPI runs it in the thread pool, as the queue-depth query needs.
     body, content_type = services.metrics.render(accept)

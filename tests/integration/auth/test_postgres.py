@@ -79,5 +79,17 @@ def test_auth_service_on_postgres(tmp_path: Path, postgres_url: str) -> None:
     with running_auth(settings) as client:
         users = client.get("/users/", headers=bearer(login(client, "admin", ADMIN_PASSWORD)))
         assert [u["username"] for u in users.json()] == ["admin", "pg-user"]
-        deleted = client.delete(f"/users/{created.json()['id']}", headers=admin)
+        user_id = created.json()["id"]
+        revoked = client.put(f"/users/{user_id}", data={"permissions": "a"}, headers=admin)
+        assert revoked.status_code == 200
+        assert client.get("/users/me", headers=bearer(token)).status_code == 401
+        assert client.get("/auth/revocations").json() == {
+            "token_versions": {str(user_id): 1},
+            "deleted": [],
+        }
+        deleted = client.delete(f"/users/{user_id}", headers=admin)
         assert deleted.status_code == 204
+        assert client.get("/auth/revocations").json() == {
+            "token_versions": {},
+            "deleted": [str(user_id)],
+        }

@@ -47,7 +47,7 @@ def test_root_says_the_service_is_running(shared_client: httpx.Client) -> None:
     assert response.json() == {"message": "authentication service is running"}
 
 
-def test_login_issues_an_es256_token_with_exactly_the_protocol_claims(
+def test_login_issues_an_es256_token_with_the_protocol_claims_iat_and_token_version(
     shared_client: httpx.Client,
 ) -> None:
     before = time.time()
@@ -60,8 +60,10 @@ def test_login_issues_an_es256_token_with_exactly_the_protocol_claims(
 
     assert jwt.get_unverified_header(token.access_token) == {"alg": "ES256", "typ": "JWT"}
     payload = jwt.decode(token.access_token, _public_key(shared_client), algorithms=["ES256"])
-    assert set(payload) == {"id", "permissions", "is_admin", "exp"}
+    assert set(payload) == {"id", "permissions", "is_admin", "exp", "iat", "token_version"}
     assert payload["id"] == "1"
+    assert payload["token_version"] == 0
+    assert before - 1 <= payload["iat"] <= time.time()
     assert payload["permissions"] == ["*"]
     assert payload["is_admin"] is True
     # Default lifetime: 30 minutes.
@@ -199,9 +201,10 @@ def test_refresh_reissues_with_claims_reread_from_the_user_record(
 ) -> None:
     user = make_user(password="refresh-pw", permissions="a")
     old = login(shared_client, str(user["username"]), "refresh-pw")
+    # Only adds rights, so the old token stays valid (docs/auth.md, "Token revocation").
     changed = shared_client.put(
         f"/users/{user['id']}",
-        data={"permissions": "b,c", "is_admin": "true"},
+        data={"permissions": "a,b,c", "is_admin": "true"},
         headers=admin_headers,
     )
     assert changed.status_code == 200
@@ -212,9 +215,21 @@ def test_refresh_reissues_with_claims_reread_from_the_user_record(
     key = _public_key(shared_client)
     assert decode_token(old, key).permissions == ["a"]
     claims = decode_token(new, key)
-    assert claims.permissions == ["b", "c"]
+    assert claims.permissions == ["a", "b", "c"]
     assert claims.is_admin is True
     assert claims.user_id == user["id"]
+
+    # Taking a permission away revokes both: neither can be refreshed any more.
+    removed = shared_client.put(
+        f"/users/{user['id']}", data={"permissions": "b,c"}, headers=admin_headers
+    )
+    assert removed.status_code == 200
+    for token in (old, new):
+        refused = shared_client.post("/auth/token/refresh", headers=bearer(token))
+        _assert_401(refused, "Could not validate credentials")
+    renewed = login(shared_client, str(user["username"]), "refresh-pw")
+    assert decode_token(renewed, key).permissions == ["b", "c"]
+    assert shared_client.post("/auth/token/refresh", headers=bearer(renewed)).status_code == 200
 
 
 def test_unauthenticated_refresh_with_a_json_body_is_401(shared_client: httpx.Client) -> None:

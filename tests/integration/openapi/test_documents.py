@@ -16,7 +16,12 @@ pytestmark = pytest.mark.integration
 
 METHODS = ("get", "put", "post", "delete", "patch")
 COMPUTE_PUBLIC = {("get", "/"), ("get", "/capabilities")}
-AUTH_PUBLIC = {("get", "/"), ("post", "/auth/token"), ("get", "/auth/public-key")}
+AUTH_PUBLIC = {
+    ("get", "/"),
+    ("post", "/auth/token"),
+    ("get", "/auth/public-key"),
+    ("get", "/auth/revocations"),
+}
 
 # Every status each route answers, read from the route code (errors.py, the access checks,
 # job lookup, form parsing, UploadLimitMiddleware); test_real_statuses checks a sample live.
@@ -47,6 +52,7 @@ AUTH_STATUSES: dict[tuple[str, str], set[str]] = {
     ("post", "/auth/token"): {"200", "400", "401", "422"},
     ("post", "/auth/token/refresh"): {"200", "401"},
     ("get", "/auth/public-key"): {"200"},
+    ("get", "/auth/revocations"): {"200", "304"},
     ("get", "/users/me"): {"200", "401"},
     ("post", "/users/"): {"201", "400", "401", "403", "422"},
     ("get", "/users/"): {"200", "401", "403", "422"},

@@ -74,8 +74,9 @@ def test_token_lifetime_comes_from_settings(service: AuthService) -> None:
 def test_user_for_token_rereads_the_record(service: AuthService) -> None:
     user_id = _create(service, permissions="a")
     token = service.issue_token(service.authenticate("u", "upw"))
-    service.update_user(user_id, UserUpdateForm.model_validate({"permissions": "b"}))
-    assert service.user_for_token(token).permissions == ("b",)
+    # Adding a permission keeps the token; it reads the current record.
+    service.update_user(user_id, UserUpdateForm.model_validate({"permissions": "a,b"}))
+    assert service.user_for_token(token).permissions == ("a", "b")
 
     service.update_user(user_id, UserUpdateForm.model_validate({"is_active": "no"}))
     with pytest.raises(InvalidCredentialsError):

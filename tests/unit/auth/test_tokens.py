@@ -30,7 +30,7 @@ def _sign(payload: dict[str, object]) -> str:
     return jwt.encode(payload, KEY, algorithm="ES256")
 
 
-def test_round_trip_has_exactly_the_protocol_claims() -> None:
+def test_round_trip_has_the_protocol_claims_plus_iat_and_token_version() -> None:
     now = datetime(2026, 1, 24, 10, 30, 0, 500_000, tzinfo=UTC)
     token = issue_token(
         user_id=42,
@@ -38,6 +38,7 @@ def test_round_trip_has_exactly_the_protocol_claims() -> None:
         is_admin=True,
         private_key=KEY,
         lifetime=timedelta(minutes=30),
+        token_version=3,
         now=now,
     )
     assert jwt.get_unverified_header(token) == {"alg": "ES256", "typ": "JWT"}
@@ -47,6 +48,8 @@ def test_round_trip_has_exactly_the_protocol_claims() -> None:
         "permissions": ["read:jobs", "*"],
         "is_admin": True,
         "exp": int(now.timestamp()) + 1800,
+        "iat": int(now.timestamp()),
+        "token_version": 3,
     }
 
 
@@ -129,3 +132,34 @@ def test_wrongly_typed_exp_is_invalid_claims(exp: object) -> None:
     claims = {"id": "1", "permissions": [], "is_admin": False, "exp": exp}
     with pytest.raises(InvalidClaimsError):
         decode_token(_sign(claims), PUBLIC_PEM)
+
+
+def test_token_version_round_trips_and_defaults_to_zero() -> None:
+    token = issue_token(
+        user_id=7,
+        permissions=[],
+        is_admin=False,
+        private_key=KEY,
+        lifetime=timedelta(minutes=5),
+        token_version=4,
+    )
+    assert decode_token(token, PUBLIC_PEM).token_version == 4
+    exp = int(datetime.now(UTC).timestamp()) + 300
+    older = _sign({"id": "1", "permissions": [], "is_admin": False, "exp": exp})
+    assert decode_token(older, PUBLIC_PEM).token_version == 0  # issued before versions existed
+
+
+@pytest.mark.parametrize("version", [-1, "1", True, 1.5])
+def test_wrongly_typed_token_version_is_invalid_claims(version: object) -> None:
+    exp = int(datetime.now(UTC).timestamp()) + 300
+    claims = {"id": "1", "permissions": [], "is_admin": False, "exp": exp, "token_version": version}
+    with pytest.raises(InvalidClaimsError):
+        decode_token(_sign(claims), PUBLIC_PEM)
+
+
+def test_iat_tolerates_clock_skew_but_not_a_far_future() -> None:
+    now = int(datetime.now(UTC).timestamp())
+    claims = {"id": "1", "permissions": [], "is_admin": False, "exp": now + 300}
+    assert decode_token(_sign({**claims, "iat": now + 20}), PUBLIC_PEM).user_id == 1
+    with pytest.raises(InvalidTokenError):
+        decode_token(_sign({**claims, "iat": now + 600}), PUBLIC_PEM)

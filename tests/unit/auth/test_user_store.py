@@ -37,11 +37,11 @@ def test_migration_creates_the_schema_with_its_own_version_table(
     database = tmp_path / "nested" / "auth.db"  # parent directory made on demand
     assert stat.S_IMODE(database.stat().st_mode) == 0o600  # it holds password hashes
     tables = set(inspect(engine).get_table_names())
-    assert tables == {"auth_users", "cl_auth_alembic_version"}
+    assert tables == {"auth_users", "auth_deleted_users", "cl_auth_alembic_version"}
     upgrade_to_head(engine)  # idempotent
     with engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM cl_auth_alembic_version"))
-        assert [row[0] for row in versions] == ["0001"]
+        assert [row[0] for row in versions] == ["0002"]
 
 
 def test_migrations_match_the_orm_models(engine: Engine) -> None:

@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
@@ -31,6 +31,7 @@ from cl_server.auth.errors import (
 from cl_server.auth.forms import UserCreateForm, UserUpdateForm
 from cl_server.auth.keys import ALGORITHM
 from cl_server.auth.passwords import PasswordHasher
+from cl_server.auth.revocations import REVOCATIONS_PATH, RevocationList, etag_matches, publish
 from cl_server.auth.schemas import ServiceInfo, UserOut
 from cl_server.auth.service import AuthService
 from cl_server.auth.users import UserRecord
@@ -138,6 +139,23 @@ def refresh(service: Service, user: CurrentUser) -> TokenResponse:
 @router.get("/auth/public-key")
 def public_key(service: Service) -> PublicKeyResponse:
     return PublicKeyResponse(public_key=service.public_key_pem, algorithm=ALGORITHM)
+
+
+@router.get(
+    REVOCATIONS_PATH,
+    response_model=RevocationList,
+    responses={304: {"description": "Unchanged since the list whose ETag was sent"}},
+)
+def revocations(
+    service: Service, if_none_match: Annotated[str | None, Header()] = None
+) -> Response:
+    """Users whose earlier tokens are revoked, for the compute service to poll
+    (docs/auth.md, "Token revocation"). Ids and counters only; no authentication."""
+    published = publish(service.revocations.current())
+    headers = {"ETag": published.etag, "Cache-Control": "no-cache"}
+    if etag_matches(if_none_match, published.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(published.body, media_type="application/json", headers=headers)
 
 
 @router.get("/users/me")

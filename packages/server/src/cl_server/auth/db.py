@@ -1,4 +1,4 @@
-"""Auth database: the ``auth_users`` table and engine construction.
+"""Auth database: the ``auth_users`` and ``auth_deleted_users`` tables and engine construction.
 
 Any SQLAlchemy URL works; the default is a SQLite file in the data directory. The auth schema is
 independent of the compute job store (its own tables and Alembic version table), so both may
@@ -41,6 +41,19 @@ class UserRow(Base):
     permissions: Mapped[list[str]] = mapped_column(JSON)
     # Naive UTC with microseconds; rendered as e.g. 2026-01-24T10:30:00.123456.
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Raised by every change that takes rights away; tokens carrying a lower one are revoked
+    # (cl_server.auth.revocations).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class DeletedUserRow(Base):
+    """Tombstone of a deleted user: every token naming this id is revoked (ids are never
+    reused, so the row never has to go)."""
+
+    __tablename__ = "auth_deleted_users"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 def create_auth_engine(url: str | URL) -> Engine:

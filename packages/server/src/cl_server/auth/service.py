@@ -20,6 +20,7 @@ from cl_server.auth.forms import UserCreateForm, UserUpdateForm
 from cl_server.auth.keys import KeyPair, load_or_create_keys
 from cl_server.auth.migrate import upgrade_to_head
 from cl_server.auth.passwords import PasswordHasher
+from cl_server.auth.revocations import RevocationReader
 from cl_server.auth.tokens import decode_token, issue_token
 from cl_server.auth.users import UserChanges, UserRecord, UserStore
 from cl_server.settings import AuthSettings
@@ -33,6 +34,7 @@ class _Started:
     engine: Engine
     store: UserStore
     keys: KeyPair
+    revocations: RevocationReader
 
 
 class AuthService:
@@ -62,7 +64,9 @@ class AuthService:
         except BaseException:
             engine.dispose()
             raise
-        self._started = _Started(engine=engine, store=store, keys=keys)
+        self._started = _Started(
+            engine=engine, store=store, keys=keys, revocations=RevocationReader(engine)
+        )
 
     def close(self) -> None:
         if self._started is not None:
@@ -78,6 +82,10 @@ class AuthService:
     @property
     def store(self) -> UserStore:
         return self._state.store
+
+    @property
+    def revocations(self) -> RevocationReader:
+        return self._state.revocations
 
     @property
     def public_key_pem(self) -> str:
@@ -101,10 +109,12 @@ class AuthService:
             is_admin=user.is_admin,
             private_key=self._state.keys.private_key,
             lifetime=self.token_lifetime,
+            token_version=user.token_version,
         )
 
     def user_for_token(self, token: str) -> UserRecord:
-        """The current record of the token's user; deleted or deactivated users are refused."""
+        """The current record of the token's user. Tokens of deleted or deactivated users, and
+        tokens revoked by a later change (a lower ``token_version``), are refused."""
         try:
             claims = decode_token(token, self._state.keys.public_key)
         except InvalidClaimsError as exc:
@@ -112,7 +122,7 @@ class AuthService:
         except InvalidTokenError as exc:
             raise InvalidCredentialsError() from exc
         user = self.store.get(claims.user_id)
-        if user is None or not user.is_active:
+        if user is None or not user.is_active or claims.token_version < user.token_version:
             raise InvalidCredentialsError()
         return user
 

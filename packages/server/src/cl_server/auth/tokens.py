@@ -1,5 +1,7 @@
-"""ES256 JWTs with exactly the claims of PROTOCOL.md §2.4: ``id``, ``permissions``, ``is_admin``,
-``exp``.
+"""ES256 JWTs with the claims of PROTOCOL.md §2.4 (``id``, ``permissions``, ``is_admin``, ``exp``)
+plus two additive ones: ``iat`` (issue time, whole seconds) and ``token_version`` (the user's
+version at issue time, see ``cl_server.auth.revocations``). Clients rely on neither; a token
+without ``token_version`` counts as version 0.
 
 ``decode_token`` is usable by any process that holds the public key PEM; it pins the algorithm
 so a token cannot choose how it is verified (no ``none``, no HS256 keyed with the public key).
@@ -18,7 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from cl_server.auth.errors import InvalidClaimsError, InvalidTokenError
 from cl_server.auth.keys import ALGORITHM
 
+TOKEN_VERSION_CLAIM = "token_version"
+"""The user's ``token_version`` when the token was issued (absent means 0)."""
 REQUIRED_CLAIMS = ("id", "permissions", "is_admin", "exp")
+CLOCK_LEEWAY_S = 60.0
+"""How far in the future ``iat``/``nbf`` may be (clocks of separate hosts drift)."""
 
 
 class TokenClaims(BaseModel):
@@ -30,6 +36,7 @@ class TokenClaims(BaseModel):
     permissions: list[StrictStr]
     is_admin: StrictBool
     exp: StrictInt
+    token_version: StrictInt = Field(default=0, ge=0)
 
     @property
     def user_id(self) -> int:
@@ -43,15 +50,19 @@ def issue_token(
     is_admin: bool,
     private_key: ec.EllipticCurvePrivateKey,
     lifetime: timedelta,
+    token_version: int = 0,
     now: datetime | None = None,
 ) -> str:
-    """Sign a token valid for ``lifetime`` from ``now``; ``exp`` is whole seconds (rounded down)."""
+    """Sign a token valid for ``lifetime`` from ``now``; ``exp`` and ``iat`` are whole seconds
+    (rounded down)."""
     issued_at = now or datetime.now(UTC)
     claims: dict[str, object] = {
         "id": str(user_id),
         "permissions": list(permissions),
         "is_admin": is_admin,
         "exp": int((issued_at + lifetime).timestamp()),
+        "iat": int(issued_at.timestamp()),
+        TOKEN_VERSION_CLAIM: token_version,
     }
     return jwt.encode(claims, private_key, algorithm=ALGORITHM)
 
@@ -70,6 +81,7 @@ def decode_token(
             public_key_pem,
             algorithms=[ALGORITHM],
             options={"require": list(REQUIRED_CLAIMS), "verify_exp": False},
+            leeway=CLOCK_LEEWAY_S,
         )
     except (jwt.MissingRequiredClaimError, jwt.InvalidIssuedAtError) as exc:
         raise InvalidClaimsError(f"invalid token claims: {exc}") from exc

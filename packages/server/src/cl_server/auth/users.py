@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cl_server.auth.db import UserRow
 from cl_server.auth.errors import UsernameTakenError, UserNotFoundError
+from cl_server.auth.revocations import record_deletion, revoke_tokens, takes_rights_away
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class UserRecord:
     permissions: tuple[str, ...]
     created_at: datetime
     """Naive UTC."""
+    token_version: int = 0
+    """Tokens issued now carry this; older ones (lower) are revoked (``auth.revocations``)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ def _record(row: UserRow) -> UserRecord:
         is_active=row.is_active,
         permissions=tuple(row.permissions),
         created_at=row.created_at,
+        token_version=row.token_version,
     )
 
 
@@ -62,8 +66,10 @@ def _storable_id(user_id: int) -> bool:
 
 
 def _existing_row(session: Session, user_id: int) -> UserRow:
-    """The row of ``user_id``; ``UserNotFoundError`` when there is none (or cannot be one)."""
-    row = session.get(UserRow, user_id) if _storable_id(user_id) else None
+    """The row of ``user_id``, locked for the rest of the transaction (PostgreSQL; SQLite has one
+    writer anyway), so two concurrent changes cannot both raise ``token_version`` from the same
+    value; ``UserNotFoundError`` when there is none (or cannot be one)."""
+    row = session.get(UserRow, user_id, with_for_update=True) if _storable_id(user_id) else None
     if row is None:
         raise UserNotFoundError()
     return row
@@ -111,6 +117,7 @@ class UserStore:
             is_active=is_active,
             permissions=list(permissions),
             created_at=utc_now_naive(),
+            token_version=0,
         )
         try:
             with self._sessions.begin() as session:
@@ -122,12 +129,23 @@ class UserStore:
         return _record(row)
 
     def update(self, user_id: int, changes: UserChanges) -> UserRecord:
+        """Apply ``changes``; one that takes rights away also revokes the user's tokens, in the
+        same transaction."""
+        permissions = None if changes.permissions is None else list(changes.permissions)
         with self._sessions.begin() as session:
             row = _existing_row(session, user_id)
+            if takes_rights_away(
+                row,
+                password_hash=changes.password_hash,
+                permissions=permissions,
+                is_active=changes.is_active,
+                is_admin=changes.is_admin,
+            ):
+                revoke_tokens(row)
             if changes.password_hash is not None:
                 row.password_hash = changes.password_hash
-            if changes.permissions is not None:
-                row.permissions = list(changes.permissions)
+            if permissions is not None:
+                row.permissions = permissions
             if changes.is_active is not None:
                 row.is_active = changes.is_active
             if changes.is_admin is not None:
@@ -135,6 +153,8 @@ class UserStore:
             return _record(row)
 
     def delete(self, user_id: int) -> None:
+        """Delete the user and tombstone the id, so all their tokens are revoked."""
         with self._sessions.begin() as session:
             row = _existing_row(session, user_id)
+            record_deletion(session, row, utc_now_naive())
             session.delete(row)

@@ -9,10 +9,13 @@ from typing import Literal
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
+from cl_server.auth.tokens import TOKEN_VERSION_CLAIM
 from cl_server.compute.errors import ForbiddenError, NotAuthenticatedError
 from cl_server.compute.public_key import PublicKeySource, PublicKeyUnavailableError
 
 REQUIRED_JOB_PERMISSION = "ai_inference_support"
+CLOCK_LEEWAY_S = 60.0
+"""``iat``/``nbf`` may lie this far in the future: the auth host's clock may run ahead."""
 AccessState = Literal["auth_disabled", "guest", "enforced"]
 
 
@@ -87,14 +90,23 @@ def _time_claim(claims: dict[str, object], name: str, *, integer: bool = False) 
 
 
 def _check_times(claims: dict[str, object]) -> None:
-    """``exp`` (required; an integer, as PROTOCOL §2.4 issues it) and optional ``nbf``, ``iat``."""
+    """``exp`` (required; an integer, as PROTOCOL §2.4 issues it) and optional ``nbf``, ``iat``
+    (with ``CLOCK_LEEWAY_S``: auth stamps ``iat`` with its own clock)."""
     exp = _time_claim(claims, "exp", integer=True)
     not_before = [_time_claim(claims, "nbf"), _time_claim(claims, "iat")]
     now = time.time()
     if exp is not None and exp <= now:
         raise jwt.ExpiredSignatureError("Signature has expired")
-    if any(value is not None and value > now for value in not_before):
+    if any(value is not None and value > now + CLOCK_LEEWAY_S for value in not_before):
         raise jwt.ImmatureSignatureError("The token is not yet valid")
+
+
+def _token_version(claims: dict[str, object]) -> int:
+    """The ``token_version`` claim (``cl_server.auth.revocations``); absent (older tokens) is 0."""
+    value = claims.get(TOKEN_VERSION_CLAIM, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise NotAuthenticatedError("JWT payload is invalid")
+    return value
 
 
 def _decode(token: str, public_key: EllipticCurvePublicKey) -> dict[str, object]:
@@ -115,7 +127,11 @@ def _decode(token: str, public_key: EllipticCurvePublicKey) -> dict[str, object]
 
 
 def verify_token(token: str, keys: PublicKeySource) -> Caller:
-    """Verify an ES256 token with the auth service's key and map failures to §3.1 messages."""
+    """Verify an ES256 token with the auth service's key and map failures to §3.1 messages.
+
+    A token the auth service has since revoked (``keys.revocations``, refreshed in the
+    background) is refused like a token of a deleted user: 401 ``Could not validate
+    credentials``."""
     try:
         public_key = keys.get()
     except PublicKeyUnavailableError as exc:
@@ -135,7 +151,13 @@ def verify_token(token: str, keys: PublicKeySource) -> Caller:
         raise NotAuthenticatedError("JWT payload is invalid") from exc
     except jwt.InvalidTokenError as exc:
         raise NotAuthenticatedError("Could not validate credentials") from exc
-    return _claims_to_caller(claims)
+    caller = _claims_to_caller(claims)
+    version = _token_version(claims)
+    revocations = keys.revocations
+    user_id = caller.user_id
+    if revocations is not None and user_id is not None and revocations.is_revoked(user_id, version):
+        raise NotAuthenticatedError("Could not validate credentials")
+    return caller
 
 
 def authorize(

@@ -1,4 +1,5 @@
-"""Where the compute service gets the auth service's ES256 public key (ARCHITECTURE: Auth)."""
+"""Where the compute service gets the auth service's ES256 public key (ARCHITECTURE: Auth), and
+the revocation list that goes with it (``cl_server.compute.revocations``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+if TYPE_CHECKING:
+    from cl_server.compute.revocations import RevocationCache
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +36,9 @@ class PublicKeySource:
     from the last load or attempt), so a flood of badly signed tokens costs the auth service at
     most one request per interval, and a rotated key is picked up by the first bad signature
     once the interval has passed.
+
+    ``revocations``, when given, is what the auth service revoked since: ``verify_token``
+    consults it after the signature, so everything needed to trust a token comes from here.
     """
 
     def __init__(
@@ -41,7 +49,9 @@ class PublicKeySource:
         timeout: float = 5.0,
         min_refresh_interval: float = MIN_REFRESH_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        revocations: RevocationCache | None = None,
     ) -> None:
+        self.revocations: RevocationCache | None = revocations
         self._key_path = key_path
         self._auth_url = auth_url.rstrip("/")
         self._timeout = timeout

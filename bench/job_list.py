@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import Engine, func, insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,6 +202,8 @@ def bench_backend(label: str, url: str, work: Path, args: argparse.Namespace) ->
             no_auth=True,
             mqtt_host=broker.host,
             mqtt_port=broker.port,
+            mqtt_username=broker.credentials.username,  # the broker's service account
+            mqtt_password=SecretStr(broker.credentials.password),
         )
         pages: list[float] = []
         try:

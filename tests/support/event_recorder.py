@@ -12,6 +12,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from cl_client.paho_shutdown import shut_down_paho_client
 from cl_client.topics import JOB_EVENTS_TOPIC
+from cl_server.broker.credentials import ServiceCredentials
 
 Event = dict[str, object]
 OtherMessage = Callable[[str, bytes], None]
@@ -19,7 +20,9 @@ OtherMessage = Callable[[str, bytes], None]
 
 class EventRecorder:
     """Subscribes to ``inference/events`` (plus ``extra_topics``, handed to ``on_other``) and
-    keeps every job event in arrival order. ``recording_events`` runs one for a ``with`` block."""
+    keeps every job event in arrival order. ``recording_events`` runs one for a ``with`` block.
+
+    Anonymous (read-only) unless given the service ``credentials``, which ``publish`` needs."""
 
     def __init__(
         self,
@@ -28,6 +31,7 @@ class EventRecorder:
         *,
         extra_topics: Sequence[str] = (),
         on_other: OtherMessage | None = None,
+        credentials: ServiceCredentials | None = None,
     ) -> None:
         self.events: list[Event] = []
         self._host = host
@@ -37,6 +41,8 @@ class EventRecorder:
         self._arrived = threading.Condition()
         self._subscribed = threading.Event()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        if credentials is not None:
+            self._client.username_pw_set(credentials.username, credentials.password)
         self._client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in self._topics])
         self._client.on_subscribe = lambda *_: self._subscribed.set()
         self._client.on_message = self._on_message
@@ -80,8 +86,11 @@ def recording_events(
     *,
     extra_topics: Sequence[str] = (),
     on_other: OtherMessage | None = None,
+    credentials: ServiceCredentials | None = None,
 ) -> Iterator[EventRecorder]:
-    recorder = EventRecorder(host, port, extra_topics=extra_topics, on_other=on_other)
+    recorder = EventRecorder(
+        host, port, extra_topics=extra_topics, on_other=on_other, credentials=credentials
+    )
     recorder.start()
     try:
         yield recorder

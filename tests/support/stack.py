@@ -17,7 +17,8 @@ from typing import Literal
 import httpx
 
 from cl_server.broker import EmbeddedBroker
-from cl_server.settings import AuthSettings, ComputeSettings
+from cl_server.broker.credentials import ServiceCredentials, load_or_create_service_credentials
+from cl_server.settings import AuthSettings, ComputeSettings, MqttSettings
 from cl_server.store import JobStore
 from tests.support.mosquitto import MosquittoBroker
 from tests.support.uvicorn_thread import serve_app
@@ -57,6 +58,8 @@ class Stack:
     auth_url: str
     broker: EmbeddedBroker | MosquittoBroker
     env: dict[str, str]
+    mqtt_credentials: ServiceCredentials
+    """The service account compute and workers publish with (from ``data_dir``)."""
     admin_username: str = "admin"
     admin_password: str = ADMIN_PASSWORD
     workers: list[WorkerProcess] = field(default_factory=list[WorkerProcess])
@@ -170,10 +173,14 @@ def running_stack(
     data_dir = tmp_path / "cl-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
+        # What compute and the workers load from the data directory; only it may publish.
+        credentials = load_or_create_service_credentials(
+            MqttSettings(data_dir=data_dir).service_credentials_path
+        )
         broker = (
-            MosquittoBroker(data_dir)
+            MosquittoBroker(data_dir, credentials=credentials)
             if broker_kind == "mosquitto"
-            else EmbeddedBroker("127.0.0.1", 0)
+            else EmbeddedBroker("127.0.0.1", 0, credentials=credentials)
         )
         broker.start()
         stack.callback(broker.stop)
@@ -209,6 +216,7 @@ def running_stack(
             auth_url=auth_url,
             broker=broker,
             env=env,
+            mqtt_credentials=credentials,
         )
         stack.callback(result.stop_workers)
         for _ in range(workers):

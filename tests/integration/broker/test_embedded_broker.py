@@ -7,7 +7,7 @@ import queue
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -16,6 +16,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from cl_client.paho_shutdown import shut_down_paho_client
 from cl_server.broker import EmbeddedBroker, broker_reachable, embedded, run_broker
+from cl_server.broker.credentials import ServiceCredentials, generate_service_credentials
 from cl_server.broker.embedded import BrokerStartError, ephemeral_range_start, pick_free_port
 from cl_server.broker.server import _enable_tcp_keepalive  # pyright: ignore[reportPrivateUsage]
 
@@ -25,16 +26,34 @@ WAIT = 10.0
 """Upper bound for any single expected event; tests wait on events, never sleep."""
 
 
+class BrokerAddress(Protocol):
+    """Where a broker listens: ``EmbeddedBroker`` or the tests' ``MosquittoBroker``."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+
+
 class MqttTestClient:
     """A paho client on its own network thread that records what it receives.
 
     ``on_connect`` re-subscribes every topic subscribed so far, so the client survives broker
-    restarts the way the services do.
+    restarts the way the services do. With ``credentials`` it logs in as the service account
+    (the only one that may publish); without, it is anonymous (subscribe-only).
     """
 
-    def __init__(self, broker: EmbeddedBroker, client_id: str) -> None:
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        client_id: str,
+        *,
+        credentials: ServiceCredentials | None = None,
+    ) -> None:
         self.broker = broker
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        if credentials is not None:
+            self.client.username_pw_set(credentials.username, credentials.password)
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.connects: queue.Queue[int] = queue.Queue()
@@ -103,8 +122,13 @@ def make_client(broker: EmbeddedBroker) -> Iterator[Callable[..., MqttTestClient
     made: list[MqttTestClient] = []
     counter = iter(range(1_000_000))
 
-    def make(client_id: str | None = None) -> MqttTestClient:
-        client = MqttTestClient(broker, client_id or f"test-client-{next(counter)}")
+    def make(client_id: str | None = None, *, anonymous: bool = False) -> MqttTestClient:
+        """A connected client; the service account unless ``anonymous``."""
+        client = MqttTestClient(
+            broker,
+            client_id or f"test-client-{next(counter)}",
+            credentials=None if anonymous else broker.credentials,
+        )
         client.connect()
         made.append(client)
         return client
@@ -206,6 +230,7 @@ def _connect_by_hand(
     """A client with an empty retained Last Will on ``will_topic``, connected and driven by
     ``loop()`` (no network thread), so a test can drop its socket or let it go silent."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.username_pw_set(broker.credentials.username, broker.credentials.password)
     client.will_set(will_topic, payload=None, qos=1, retain=True)
     connected = threading.Event()
 
@@ -298,7 +323,7 @@ def test_graceful_disconnect_does_not_fire_will(
     topic = "inference/workers/w4"
     witness = make_client()
     witness.subscribe(topic)
-    worker = MqttTestClient(broker, "worker-w4")
+    worker = MqttTestClient(broker, "worker-w4", credentials=broker.credentials)
     worker.client.will_set(topic, payload=None, qos=1, retain=True)
     worker.connect()
     worker.publish(topic, b"up", retain=True)
@@ -366,7 +391,9 @@ def test_picked_port_falls_back_to_any_free_port(monkeypatch: pytest.MonkeyPatch
 async def test_run_broker_serves_until_cancelled() -> None:
     port = pick_free_port("127.0.0.1")
     ready = asyncio.Event()
-    task = asyncio.create_task(run_broker("127.0.0.1", port, ready=ready))
+    task = asyncio.create_task(
+        run_broker("127.0.0.1", port, credentials=generate_service_credentials(), ready=ready)
+    )
     await asyncio.wait_for(ready.wait(), WAIT)
     assert await asyncio.to_thread(broker_reachable, "127.0.0.1", port)
 

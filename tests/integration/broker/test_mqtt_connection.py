@@ -21,10 +21,16 @@ def broker() -> Iterator[EmbeddedBroker]:
 
 
 def test_messages_published_before_connecting_go_out_in_order(broker: EmbeddedBroker) -> None:
-    listener = MqttTestClient(broker, "listener")
+    listener = MqttTestClient(broker, "listener", credentials=broker.credentials)
     listener.connect()
     listener.subscribe("events/#")
-    connection = MqttConnection(broker.host, broker.port, client_id_prefix="offline-test")
+    connection = MqttConnection(
+        broker.host,
+        broker.port,
+        client_id_prefix="offline-test",
+        username=broker.credentials.username,
+        password=broker.credentials.password,
+    )
     try:
         for index in range(5):
             connection.publish("events/job", f"{index}".encode())
@@ -37,7 +43,13 @@ def test_messages_published_before_connecting_go_out_in_order(broker: EmbeddedBr
 
 
 def test_messages_published_during_an_outage_arrive_after_it(broker: EmbeddedBroker) -> None:
-    connection = MqttConnection(broker.host, broker.port, client_id_prefix="outage-test")
+    connection = MqttConnection(
+        broker.host,
+        broker.port,
+        client_id_prefix="outage-test",
+        username=broker.credentials.username,
+        password=broker.credentials.password,
+    )
     connection.start()
     try:
         assert connection.wait_connected(WAIT)
@@ -48,7 +60,7 @@ def test_messages_published_during_an_outage_arrive_after_it(broker: EmbeddedBro
             connection.publish(f"outage/{index}", b"kept", retain=True)
         broker.start()
         assert connection.wait_connected(WAIT)
-        listener = MqttTestClient(broker, "listener")
+        listener = MqttTestClient(broker, "listener", credentials=broker.credentials)
         listener.connect()
         try:
             listener.subscribe("outage/#")

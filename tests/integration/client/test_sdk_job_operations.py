@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cl_client import ComputeClient, InvalidRequestError, JobNotFoundHTTPError
@@ -167,6 +168,8 @@ def compute(tmp_path: Path) -> Iterator[Compute]:
             data_dir=tmp_path / "data",
             mqtt_host=broker.host,
             mqtt_port=broker.port,
+            mqtt_username=broker.credentials.username,  # the broker's service account
+            mqtt_password=SecretStr(broker.credentials.password),
             no_auth=True,
             auth_url="http://127.0.0.1:9",  # never asked: auth is disabled
         )

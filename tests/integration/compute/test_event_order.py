@@ -31,7 +31,10 @@ def test_processing_waits_for_a_late_queued_event(tmp_path: Path) -> None:
     """
     image = make_jpeg(tmp_path / "late.jpg")
     with running_stack(tmp_path, workers=1, tasks=["hash"]) as stack:
-        with recording_events(stack.mqtt_host, stack.mqtt_port) as recorder:
+        # It stands in for the compute service's late `queued` event: a service publication.
+        with recording_events(
+            stack.mqtt_host, stack.mqtt_port, credentials=stack.mqtt_credentials
+        ) as recorder:
             job_id = str(uuid.uuid4())
             settings = ComputeSettings(data_dir=stack.data_dir)
             (settings.jobs_dir / job_id / "input").mkdir(parents=True)

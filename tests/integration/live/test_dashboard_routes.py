@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from cl_server.broker import EmbeddedBroker
 from cl_server.compute.app import create_app
@@ -67,7 +68,12 @@ def test_login_says_when_the_auth_service_is_unreachable(tmp_path: Path) -> None
     try:
         dead_auth = f"http://127.0.0.1:{free_port()}"
         settings = ComputeSettings(
-            data_dir=tmp_path, mqtt_host=broker.host, mqtt_port=broker.port, auth_url=dead_auth
+            data_dir=tmp_path,
+            mqtt_host=broker.host,
+            mqtt_port=broker.port,
+            mqtt_username=broker.credentials.username,  # the broker's service account
+            mqtt_password=SecretStr(broker.credentials.password),
+            auth_url=dead_auth,
         )
         with serve_app(create_app(settings)) as url:
             response = httpx.post(f"{url}/ui/login", data={"username": "a", "password": "b"})

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from cl_server.broker import EmbeddedBroker
 from cl_server.compute.app import create_app
@@ -39,6 +40,8 @@ def compute_app(broker: EmbeddedBroker, data_dir: Path, *, no_auth: bool) -> Fas
         data_dir=data_dir,
         mqtt_host=broker.host,
         mqtt_port=broker.port,
+        mqtt_username=broker.credentials.username,  # the broker's service account
+        mqtt_password=SecretStr(broker.credentials.password),
         no_auth=no_auth,
         events_heartbeat_seconds=0.2,
     )

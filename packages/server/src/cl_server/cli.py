@@ -12,6 +12,7 @@ import typer
 from cl_server.settings import (
     AuthSettings,
     ComputeSettings,
+    MqttSettings,
     WorkerSettings,
     default_data_dir,
 )
@@ -192,18 +193,96 @@ def worker(
     raise typer.Exit(status)
 
 
-@app.command()
+broker_app = typer.Typer(
+    help="Run the embedded MQTT broker (amqtt), or write a Mosquitto setup "
+    "(`cl-server broker mosquitto-config`).",
+    invoke_without_command=True,
+    add_completion=False,
+)
+app.add_typer(broker_app, name="broker")
+
+
+def _credentials_source(settings: MqttSettings) -> str:
+    if settings.mqtt_username and settings.mqtt_password is not None:
+        return "CL_MQTT_USERNAME / CL_MQTT_PASSWORD"
+    return str(settings.service_credentials_path)
+
+
+@broker_app.callback()
 def broker(
+    ctx: typer.Context,
     host: Annotated[
         str, typer.Option(help="Interface to listen on.", envvar="CL_MQTT_BIND")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.", envvar="CL_MQTT_PORT")] = 1883,
 ) -> None:
-    """Run the embedded MQTT broker (amqtt)."""
+    """Run the embedded MQTT broker (amqtt): the services' account publishes, anyone may read
+    job events and worker capabilities."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from cl_server.broker.credentials import service_credentials
     from cl_server.broker.main import run
 
+    settings = MqttSettings()
+    credentials = service_credentials(settings)
     typer.echo(f"starting the embedded MQTT broker (amqtt) on {host}:{port}")
-    run(host, port)
+    typer.echo(
+        f"publishing needs the service account {credentials.username!r} "
+        f"(from {_credentials_source(settings)}); anonymous clients may only subscribe"
+    )
+    run(host, port, credentials)
+
+
+@broker_app.command("mosquitto-config")
+def mosquitto_config(
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the files (default: <data dir>/mosquitto)."),
+    ] = None,
+    bind: Annotated[
+        str, typer.Option(help="Interface of the listener.", envvar="CL_MQTT_BIND")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the listener.", envvar="CL_MQTT_PORT")] = 1883,
+    run_as: Annotated[
+        str | None,
+        typer.Option(
+            help="Account Mosquitto switches to when started as root (its `user` option; "
+            "default: Mosquitto's own, `mosquitto`). It must be able to read the files."
+        ),
+    ] = None,
+) -> None:
+    """Write a Mosquitto password file, ACL file and config for the services' account."""
+    from cl_server.broker.credentials import service_credentials
+    from cl_server.broker.mosquitto import write_mosquitto_config
+
+    settings = MqttSettings()
+    credentials = service_credentials(settings)
+    target = (output_dir or settings.data_dir / "mosquitto").expanduser()
+    files = write_mosquitto_config(target, credentials, bind=bind, port=port, run_as=run_as)
+    user = credentials.username
+    typer.echo(
+        "\n".join(
+            [
+                f"wrote the Mosquitto setup for CL Server to {files.config.parent}:",
+                f"  {files.password_file.name:<15} the service account {user!r} "
+                "(PBKDF2-SHA512, Mosquitto 2 format), mode 0600",
+                f"  {files.acl_file.name:<15} anonymous clients read inference/events and "
+                f"inference/workers/+ only; {user!r} reads and writes everything",
+                f"  {files.config.name:<15} listener {bind}:{port} using both, "
+                "anonymous reading allowed",
+                f"service credentials: {_credentials_source(settings)}",
+                "  compute and workers sharing this data directory use them as they are; on",
+                "  other machines set CL_MQTT_USERNAME and CL_MQTT_PASSWORD to the same values",
+                "run the broker:",
+                f"  mosquitto -c {files.config}",
+                "  as the owner of these files; started as root, Mosquitto switches to the",
+                "  `mosquitto` user, which must be able to read them (or see --run-as)",
+                "then point the services at it: CL_MQTT_HOST, CL_MQTT_PORT "
+                "(`cl-server up` uses a broker already answering there)",
+                "run this command again after the service credentials change",
+            ]
+        )
+    )
 
 
 SUB_APP_NAMES = frozenset({"user", "models"})

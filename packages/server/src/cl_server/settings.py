@@ -29,6 +29,17 @@ class _Settings(BaseSettings):
 class MqttSettings(_Settings):
     mqtt_host: str = "localhost"
     mqtt_port: int = 1883
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    """``CL_MQTT_USERNAME``/``CL_MQTT_PASSWORD``: the service account the compute service and
+    workers publish with (and the embedded broker accepts). When unset, the credentials in
+    ``service_credentials_path`` are used, generated there at first start."""
+    mqtt_credentials_file: Path | None = None
+    """``CL_MQTT_CREDENTIALS_FILE``; default ``<data_dir>/keys/mqtt-service.json``."""
+
+    @property
+    def service_credentials_path(self) -> Path:
+        return self.mqtt_credentials_file or self.data_dir / "keys" / "mqtt-service.json"
 
 
 class AuthSettings(_Settings):
@@ -73,6 +84,9 @@ class ComputeSettings(StoreSettings, MqttSettings):
     """Where the auth service's public key is fetched from (``/auth/public-key``)."""
     public_key_path: Path | None = None
     """Read the ES256 public key from this PEM instead of (or before) asking ``auth_url``."""
+    revocation_refresh_seconds: float = Field(default=1.0, gt=0)
+    """How often the token revocation list is fetched from ``auth_url``
+    (``CL_REVOCATION_REFRESH_SECONDS``); a revocation takes effect within about this long."""
     max_upload_bytes: int = 2 * 1024**3
     metrics_public: bool = False
     """Serve ``GET /metrics`` without auth (``CL_METRICS_PUBLIC``); by default it takes the same
@@ -82,6 +96,21 @@ class ComputeSettings(StoreSettings, MqttSettings):
     each ping also re-checks the stream's token (``CL_EVENTS_HEARTBEAT_SECONDS``)."""
     events_buffer_size: int = 10_000
     """Events kept for ``Last-Event-ID`` resumes (``CL_EVENTS_BUFFER_SIZE``)."""
+    mqtt_public_host: str | None = None
+    """MQTT host that clients should use, reported by ``GET /`` (``CL_MQTT_PUBLIC_HOST``);
+    default ``mqtt_host``. Set it when the name this service uses for the broker (``localhost``
+    beside it, a container name...) is not one clients can reach."""
+    mqtt_public_port: int | None = None
+    """MQTT port reported to clients by ``GET /`` (``CL_MQTT_PUBLIC_PORT``); default
+    ``mqtt_port``."""
+
+    @property
+    def client_mqtt_host(self) -> str:
+        return self.mqtt_public_host or self.mqtt_host
+
+    @property
+    def client_mqtt_port(self) -> int:
+        return self.mqtt_public_port or self.mqtt_port
 
 
 class WorkerSettings(StoreSettings, MqttSettings):

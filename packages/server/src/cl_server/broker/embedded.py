@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
+from cl_server.broker.credentials import ServiceCredentials, generate_service_credentials
 from cl_server.broker.server import run_broker
 from cl_server.errors import ClServerError
 
@@ -71,11 +72,22 @@ class EmbeddedBroker:
     ``start()`` returns once amqtt's listening socket is bound, so the port accepts connections;
     ``stop()`` shuts the broker down and joins the thread. A stopped broker can be started again on
     the same port (clients with automatic reconnect come back on their own).
+
+    Only ``credentials`` may publish (anonymous clients may subscribe to the job event and worker
+    topics); without it, fresh random credentials are made, readable as ``broker.credentials``.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, start_timeout: float = 15.0):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        credentials: ServiceCredentials | None = None,
+        start_timeout: float = 15.0,
+    ):
         self.host = host
         self.port = port
+        self.credentials = credentials or generate_service_credentials()
         self._start_timeout = start_timeout
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -137,7 +149,9 @@ class EmbeddedBroker:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         ready = asyncio.Event()
-        task = asyncio.create_task(run_broker(self.host, self.port, ready=ready))
+        task = asyncio.create_task(
+            run_broker(self.host, self.port, credentials=self.credentials, ready=ready)
+        )
         self._task = task
         ready_wait = asyncio.create_task(ready.wait())
         done, _ = await asyncio.wait({task, ready_wait}, return_when=asyncio.FIRST_COMPLETED)

@@ -1,4 +1,5 @@
-"""Run amqtt as an asyncio task: plain MQTT 3.1.1 over TCP, anonymous clients, no persistence."""
+"""Run amqtt as an asyncio task: plain MQTT 3.1.1 over TCP, no persistence; only the service
+account publishes, anonymous clients read (``cl_server.broker.access``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import contextlib
 import logging
 import socket
 from asyncio import trsock
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cl_server.broker.credentials import ServiceCredentials
 
 
 class _ProbeNoiseFilter(logging.Filter):
@@ -60,11 +65,20 @@ def _bind_address(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-async def run_broker(host: str, port: int, *, ready: asyncio.Event | None = None) -> None:
+async def run_broker(
+    host: str,
+    port: int,
+    *,
+    credentials: ServiceCredentials,
+    ready: asyncio.Event | None = None,
+) -> None:
     """Serve MQTT on ``host:port`` until cancelled; set ``ready`` once the port accepts clients.
 
-    The configuration is explicit so amqtt loads no entry-point plugins: only anonymous
-    authentication, no ``$SYS`` publisher, no packet/event loggers, no websocket listener and no
+    ``credentials`` is the one account that may publish; anonymous clients may only subscribe to
+    the job event and worker capability topics (see ``cl_server.broker.access``).
+
+    The configuration is explicit so amqtt loads no entry-point plugins: only those two access
+    plugins, no ``$SYS`` publisher, no packet/event loggers, no websocket listener and no
     SQLite persistence (nothing is written to the working directory). Retained messages live in
     memory and are lost when the broker stops, which is what the capability topics expect
     (workers re-publish on every heartbeat).
@@ -90,7 +104,15 @@ async def run_broker(host: str, port: int, *, ready: asyncio.Event | None = None
         listeners={
             "default": ListenerConfig(type=ListenerType.TCP, bind=_bind_address(host, port))
         },
-        plugins={"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        plugins={
+            "cl_server.broker.access.ServiceAuthPlugin": {
+                "service_username": credentials.username,
+                "service_password": credentials.password,
+            },
+            "cl_server.broker.access.ReadOnlyAnonymousTopicPlugin": {
+                "service_username": credentials.username,
+            },
+        },
     )
     logging.getLogger("amqtt.broker").addFilter(_PROBE_NOISE_FILTER)  # idempotent: same object
     broker = _Broker(config)

@@ -15,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from cl_client.models import WorkerCapabilitiesResponse
 from cl_client.topics import JOB_EVENTS_TOPIC, WORKER_TOPIC_FILTER
 from cl_server import __version__
+from cl_server.broker.credentials import service_credentials
+from cl_server.compute.created_jobs import CreatedJobs
 from cl_server.compute.dependencies import (
     Services,
     get_visible_job,
@@ -24,6 +26,7 @@ from cl_server.compute.dependencies import (
 from cl_server.compute.errors import ApiError
 from cl_server.compute.job_files import JobFiles
 from cl_server.compute.public_key import PublicKeySource
+from cl_server.compute.revocations import RevocationCache
 from cl_server.compute.routes_admin import router as admin_router
 from cl_server.compute.routes_job_actions import router as job_actions_router
 from cl_server.compute.routes_job_list import router as job_list_router
@@ -68,6 +71,10 @@ class RootInfo(BaseModel):
     guest_mode: str = Field(serialization_alias="guestMode")
     auth_required: bool
     server_version: str = __version__
+    mqtt_host: str
+    """MQTT broker host clients should use (``CL_MQTT_PUBLIC_HOST``, else ``CL_MQTT_HOST``)."""
+    mqtt_port: int
+    """MQTT broker port clients should use (``CL_MQTT_PUBLIC_PORT``, else ``CL_MQTT_PORT``)."""
 
 
 def _start_lease_reaper(services: ComputeServices, stop: threading.Event) -> threading.Thread:
@@ -96,16 +103,20 @@ def create_app(settings: ComputeSettings) -> FastAPI:
         )
         settings.jobs_dir.mkdir(parents=True, exist_ok=True)
         tracker = CapabilityTracker()
+        mqtt_account = await run_in_threadpool(service_credentials, settings)
         connection = MqttConnection(
             settings.mqtt_host,
             settings.mqtt_port,
             client_id_prefix="cl-compute",
+            username=mqtt_account.username,
+            password=mqtt_account.password,
         )
         # Each session starts from the retained messages the broker replays, not an old view.
         connection.add_connect_hook(tracker.forget_all)
         connection.subscribe(WORKER_TOPIC_FILTER, tracker.handle_message)
-        metrics = ComputeMetrics(store, tracker)
-        live = LiveEvents.start(settings, store, tracker)
+        created = CreatedJobs(store.get_job)
+        metrics = ComputeMetrics(store, tracker, facts_lookup=created.facts)
+        live = LiveEvents.start(settings, store, tracker, facts_lookup=created.facts)
         # MqttConnection keeps one handler per topic filter: another consumer of job events
         # must share this subscription (a fan-out), not subscribe to the same filter again.
         connection.subscribe(
@@ -113,22 +124,39 @@ def create_app(settings: ComputeSettings) -> FastAPI:
         )
         connection.start()
         publisher = EventPublisher(connection)
+        # Tokens revoked by the auth service (polled; no call to auth per request).
+        revocations = (
+            None
+            if settings.no_auth
+            else RevocationCache(
+                settings.auth_url, refresh_seconds=settings.revocation_refresh_seconds
+            )
+        )
         services = ComputeServices(
             settings=settings,
             store=store,
             files=JobFiles(settings.jobs_dir),
             publisher=publisher,
             capabilities=tracker,
-            keys=PublicKeySource(key_path=settings.public_key_path, auth_url=settings.auth_url),
+            keys=PublicKeySource(
+                key_path=settings.public_key_path,
+                auth_url=settings.auth_url,
+                revocations=revocations,
+            ),
             metrics=metrics,
             live=live,
+            created=created,
         )
         app.state.services = services
         stop_reaper = threading.Event()
         reaper = _start_lease_reaper(services, stop_reaper)
+        if revocations is not None:
+            await revocations.start()
         try:
             yield
         finally:
+            if revocations is not None:
+                await revocations.stop()
             stop_reaper.set()
             reaper.join(timeout=5)
             publisher.close()
@@ -151,7 +179,13 @@ def create_app(settings: ComputeSettings) -> FastAPI:
     @app.get("/", response_model=RootInfo, response_model_by_alias=True)
     def root(services: Services) -> RootInfo:
         enforced = services.access_state() == "enforced"
-        return RootInfo(guest_mode="off" if enforced else "on", auth_required=enforced)
+        settings = services.settings
+        return RootInfo(
+            guest_mode="off" if enforced else "on",
+            auth_required=enforced,
+            mqtt_host=settings.client_mqtt_host,
+            mqtt_port=settings.client_mqtt_port,
+        )
 
     @app.get("/capabilities", response_model=WorkerCapabilitiesResponse)
     def capabilities(services: Services) -> WorkerCapabilitiesResponse:

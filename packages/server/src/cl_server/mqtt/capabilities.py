@@ -108,6 +108,15 @@ class CapabilityTracker:
             except ValidationError:
                 logger.warning("ignoring malformed capability message on %s", topic)
                 return
+            if capability.worker_id != worker_id:
+                # §5.4: the id is the topic's last segment. A message naming another worker would
+                # let one topic stand in for (or shadow) a different worker: not trusted.
+                logger.warning(
+                    "ignoring capability message on %s: it names worker %r",
+                    topic,
+                    capability.worker_id,
+                )
+                return
         with self._delivery:
             with self._lock:
                 if capability is None:

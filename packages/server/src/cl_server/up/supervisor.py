@@ -14,7 +14,9 @@ from typing import TextIO
 
 import httpx
 
+from cl_server.broker.credentials import ServiceCredentials, service_credentials
 from cl_server.broker.probe import broker_reachable
+from cl_server.settings import MqttSettings
 from cl_server.up.children import Child, announce, child_env
 from cl_server.up.models import pull_missing_models
 from cl_server.worker.plugins_loader import parse_task_list
@@ -85,6 +87,8 @@ class Supervisor:
         self.password_file = options.data_dir / ADMIN_PASSWORD_FILE
         #: The password file's state before auth started: a change means auth generated one.
         self._password_file_before: float | None = None
+        self.mqtt_settings = MqttSettings(data_dir=options.data_dir)
+        self.mqtt_account: ServiceCredentials | None = None
         overrides = {
             "CL_SERVER_DIR": str(options.data_dir),
             "CL_HOST": options.host,
@@ -123,6 +127,12 @@ class Supervisor:
     def _start_services(self) -> bool:
         opts = self.options
         deadline = time.monotonic() + READY_TIMEOUT_S
+        # Made here, before any child starts, so broker, compute and workers read one file.
+        try:
+            self.mqtt_account = service_credentials(self.mqtt_settings)
+        except OSError as exc:
+            announce(self.out, f"cannot create the MQTT service credentials: {exc}")
+            return False
         mqtt_local = _client_host(opts.mqtt_host)
         if broker_reachable(mqtt_local, opts.mqtt_port):
             announce(self.out, f"using the MQTT broker already at {mqtt_local}:{opts.mqtt_port}")
@@ -182,6 +192,15 @@ class Supervisor:
             return f"{name} / {password}  (generated; saved in {self.password_file})"
         return f"{name} / password in {self.password_file}"
 
+    def _mqtt_account_line(self) -> str:
+        settings = self.mqtt_settings
+        name = self.mqtt_account.username if self.mqtt_account is not None else "?"
+        if settings.mqtt_username and settings.mqtt_password is not None:
+            source = "CL_MQTT_USERNAME / CL_MQTT_PASSWORD"
+        else:
+            source = str(settings.service_credentials_path)
+        return f"service account {name!r} only ({source}); readers connect anonymously"
+
     def _report_ready(self) -> None:
         opts = self.options
         announce(self.out, f"auth service    {self.auth_url}")
@@ -189,6 +208,7 @@ class Supervisor:
         announce(self.out, f"access          {self._access_mode()}")
         announce(self.out, f"admin login     {self._admin_login()}")
         announce(self.out, f"MQTT broker     {_client_host(opts.mqtt_host)}:{opts.mqtt_port}")
+        announce(self.out, f"MQTT publishing {self._mqtt_account_line()}")
         announce(self.out, f"data directory  {opts.data_dir}")
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline and not self._stop.is_set():

@@ -9,6 +9,7 @@ import socket
 from types import FrameType
 
 from cl_client.topics import worker_topic
+from cl_server.broker.credentials import service_credentials
 from cl_server.logging_setup import configure_logging
 from cl_server.mqtt.connection import MqttConnection
 from cl_server.settings import WorkerSettings
@@ -33,11 +34,14 @@ def build_worker(settings: WorkerSettings, worker_id: str, *, burst: bool) -> Wo
         max_attempts=settings.max_attempts,
     )
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+    account = service_credentials(settings)  # only the service account may publish
     connection = MqttConnection(
         settings.mqtt_host,
         settings.mqtt_port,
         client_id_prefix=f"cl-{worker_id}",
         will_topic=worker_topic(worker_id),
+        username=account.username,
+        password=account.password,
     )
     worker = Worker(
         worker_id=worker_id,

@@ -1,0 +1,142 @@
+"""Service credentials for the MQTT broker: who may publish job events and capability messages.
+
+The compute service and the workers publish with one shared service identity; every other
+client (the SDK, dashboards, ``mosquitto_sub``) is anonymous and may only read
+``inference/events`` and ``inference/workers/+`` (see ``cl_server.broker.access`` for the
+embedded broker and ``cl_server.broker.mosquitto`` for Mosquitto).
+
+The credentials are generated at first start and kept in ``<data_dir>/keys/mqtt-service.json``
+(mode 0600, directory 0700, like the auth service's signing keys), so every process sharing the
+data directory (``cl-server up``, or ``broker``/``compute``/``worker`` started by hand) agrees on
+them. ``CL_MQTT_USERNAME``/``CL_MQTT_PASSWORD`` override the file, for an external broker whose
+accounts are managed elsewhere or for services on another machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cl_server.settings import MqttSettings
+
+logger = logging.getLogger(__name__)
+
+SERVICE_USERNAME = "cl-service"
+CREDENTIALS_FILE = "mqtt-service.json"
+"""Inside ``<data_dir>/keys``; ``MqttSettings.service_credentials_path`` gives the full path."""
+
+
+@dataclass(frozen=True)
+class ServiceCredentials:
+    username: str
+    password: str = field(repr=False)  # never in logs or tracebacks
+
+
+def generate_service_credentials(username: str = SERVICE_USERNAME) -> ServiceCredentials:
+    """Fresh credentials with a 256-bit random password (URL-safe text, no ``:``)."""
+    return ServiceCredentials(username=username, password=secrets.token_urlsafe(32))
+
+
+def _encode(credentials: ServiceCredentials) -> bytes:
+    document = {"username": credentials.username, "password": credentials.password}
+    return (json.dumps(document, indent=2) + "\n").encode("utf-8")
+
+
+def _decode(data: bytes) -> ServiceCredentials | None:
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    username: object = document.get("username")  # pyright: ignore[reportUnknownMemberType]
+    password: object = document.get("password")  # pyright: ignore[reportUnknownMemberType]
+    if not isinstance(username, str) or not isinstance(password, str) or not username:
+        return None
+    if not password or ":" in username:
+        return None
+    return ServiceCredentials(username=username, password=password)
+
+
+def _write_private(path: Path, data: bytes, *, replace: bool) -> bool:
+    """Write ``data`` to ``path`` with mode 0600, never exposing a partial file.
+
+    The bytes go to a temporary file first; it is then hard-linked into place, which fails when
+    ``path`` exists (another process starting at the same moment won the race; False is
+    returned), or, with ``replace``, renamed over whatever is there.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.chmod(0o600)  # the umask may have removed bits (none to remove, but be explicit)
+        if replace:
+            tmp.replace(path)
+            return True
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links: last writer wins, rarely racing
+            if path.exists():
+                return False
+            tmp.replace(path)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_or_create_service_credentials(path: Path) -> ServiceCredentials:
+    """The credentials stored at ``path``, generated and saved (0600) when the file is missing.
+
+    Safe when several processes start together: exactly one file is written and all of them
+    read it. A malformed file is replaced by new credentials (logged), after which a Mosquitto
+    password file made from the old ones must be generated again. A file provisioned by someone
+    else (another owner, a read-only directory) is used as it is.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(PermissionError):  # not ours to tighten
+        path.parent.chmod(0o700)
+    for _ in range(3):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            created = generate_service_credentials()
+            if _write_private(path, _encode(created), replace=False):
+                logger.info("Generated MQTT service credentials in %s", path)
+                return created
+            continue  # someone else just wrote it: read theirs
+        existing = _decode(data)
+        if existing is not None:
+            if path.stat().st_mode & 0o077:
+                with contextlib.suppress(PermissionError):
+                    path.chmod(0o600)  # tighten a file copied in with loose permissions
+            return existing
+        logger.warning("Ignoring malformed MQTT service credentials %s; making new ones", path)
+        created = generate_service_credentials()
+        _write_private(path, _encode(created), replace=True)
+        return created
+    raise OSError(f"could not read or create the MQTT service credentials in {path}")
+
+
+def service_credentials(settings: MqttSettings) -> ServiceCredentials:
+    """What this process uses: ``CL_MQTT_USERNAME``/``CL_MQTT_PASSWORD`` when both are set,
+    otherwise the data directory's credentials file (created on first use)."""
+    if settings.mqtt_username and settings.mqtt_password is not None:
+        return ServiceCredentials(
+            username=settings.mqtt_username, password=settings.mqtt_password.get_secret_value()
+        )
+    if settings.mqtt_username or settings.mqtt_password is not None:
+        logger.warning(
+            "Only one of CL_MQTT_USERNAME / CL_MQTT_PASSWORD is set; using %s instead",
+            settings.service_credentials_path,
+        )
+    return load_or_create_service_credentials(settings.service_credentials_path)

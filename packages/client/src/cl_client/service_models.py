@@ -17,6 +17,10 @@ class ServiceInfo(_WireModel):
     version: str
     guestMode: str = "off"  # noqa: N815 - wire name
     auth_required: bool = True
+    mqtt_host: str | None = None
+    """MQTT broker host clients should use (None from servers that predate it)."""
+    mqtt_port: int | None = None
+    """MQTT broker port clients should use (None from servers that predate it)."""
 
 
 class GuestModeConfig(_WireModel):

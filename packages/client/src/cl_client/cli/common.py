@@ -31,7 +31,7 @@ from cl_client.exceptions import (
     WorkerUnavailableError,
 )
 from cl_client.mqtt_monitor import MQTTJobMonitor
-from cl_client.server_config import ServerConfig
+from cl_client.server_config import ENV_NAMES, ServerConfig
 from cl_client.session_manager import SessionManager
 
 
@@ -59,15 +59,33 @@ DEFAULT_AUTH_URL = "http://localhost:8000"
 DEFAULT_COMPUTE_URL = "http://localhost:8002"
 DEFAULT_STORE_URL = "http://localhost:8001"
 
-# Service URL options, the same in ``cl-client`` and ``cl-admin``.
+# Service URL options, the same in ``cl-client`` and ``cl-admin``. They read the environment
+# variables of the SDK's ``ServerConfig`` (``CL_AUTH_URL``, then the older ``AUTH_URL``; ...).
 AuthUrlOpt = Annotated[
-    str, typer.Option("--auth-url", envvar="CL_AUTH_URL", help="Auth service URL.")
+    str,
+    typer.Option("--auth-url", envvar=list(ENV_NAMES["auth_url"]), help="Auth service URL."),
 ]
 ComputeUrlOpt = Annotated[
-    str, typer.Option("--compute-url", envvar="CL_COMPUTE_URL", help="Compute service URL.")
+    str,
+    typer.Option(
+        "--compute-url", envvar=list(ENV_NAMES["compute_url"]), help="Compute service URL."
+    ),
 ]
 StoreUrlOpt = Annotated[
-    str, typer.Option("--store-url", envvar="CL_STORE_URL", help="Store service URL.")
+    str,
+    typer.Option("--store-url", envvar=list(ENV_NAMES["store_url"]), help="Store service URL."),
+]
+MqttHostOpt = Annotated[
+    str,
+    typer.Option(
+        "--mqtt-host",
+        "--mqtt-broker",
+        envvar=list(ENV_NAMES["mqtt_broker"]),
+        help="MQTT broker host.",
+    ),
+]
+MqttPortOpt = Annotated[
+    int, typer.Option("--mqtt-port", envvar=list(ENV_NAMES["mqtt_port"]), help="MQTT port.")
 ]
 
 

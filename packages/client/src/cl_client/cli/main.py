@@ -19,6 +19,8 @@ from cl_client.cli.common import (
     CliError,
     CliState,
     ComputeUrlOpt,
+    MqttHostOpt,
+    MqttPortOpt,
     StoreUrlOpt,
     compute_client,
     fail,
@@ -72,16 +74,8 @@ def main_options(
     auth_url: AuthUrlOpt = DEFAULT_AUTH_URL,
     compute_url: ComputeUrlOpt = DEFAULT_COMPUTE_URL,
     store_url: StoreUrlOpt = DEFAULT_STORE_URL,
-    mqtt_broker: Annotated[
-        str,
-        typer.Option(
-            "--mqtt-broker", envvar=["CL_MQTT_BROKER", "MQTT_BROKER"], help="MQTT broker host."
-        ),
-    ] = "localhost",
-    mqtt_port: Annotated[
-        int,
-        typer.Option("--mqtt-port", envvar=["CL_MQTT_PORT", "MQTT_PORT"], help="MQTT port."),
-    ] = 1883,
+    mqtt_broker: MqttHostOpt = "localhost",
+    mqtt_port: MqttPortOpt = 1883,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Ignore credentials; send no token.")
     ] = False,

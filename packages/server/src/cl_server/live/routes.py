@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from cl_server.compute.access import Caller
 from cl_server.compute.dependencies import Services, require_jobs_access
 from cl_server.live.stream import event_stream
-from cl_server.openapi import BEARER_SECURITY, content_response
+from cl_server.openapi import BEARER_SECURITY, SSE_EVENT_SCHEMA, content_response
 
 router = APIRouter()
 
@@ -27,7 +27,7 @@ STREAM_HEADERS = {
     # The access check is called in the handler (the token may come in the query).
     openapi_extra=BEARER_SECURITY,
     responses=content_response(
-        ("text/event-stream",), {"type": "string"}, "Server-Sent Events, until disconnected"
+        ("text/event-stream",), SSE_EVENT_SCHEMA, "Server-Sent Events, until disconnected"
     ),
 )
 async def events(

@@ -11,6 +11,7 @@ from cl_server.openapi.document import DocumentRules, install_openapi
 from cl_server.openapi.responses import (
     BEARER_SCHEME_NAME,
     BEARER_SECURITY,
+    SSE_EVENT_SCHEMA,
     ErrorResponse,
     content_response,
     error_responses,
@@ -19,6 +20,7 @@ from cl_server.openapi.responses import (
 __all__ = [
     "BEARER_SCHEME_NAME",
     "BEARER_SECURITY",
+    "SSE_EVENT_SCHEMA",
     "DocumentRules",
     "ErrorResponse",
     "content_response",

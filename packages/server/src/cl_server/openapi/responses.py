@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
 from typing import Any, Final
 
 from pydantic import BaseModel
@@ -43,6 +44,28 @@ class ErrorResponse(BaseModel):
     detail: str
 
 
+SSE_EVENT_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "description": (
+        "One Server-Sent Event. Before OpenAPI 3.2 the schema of a `text/event-stream` response "
+        "describes each event (fields as a client parses them), not the stream's text."
+    ),
+    "properties": {
+        "event": {
+            "type": "string",
+            "enum": ["ready", "reset", "job", "worker", "denied"],
+            "description": "`ready`/`reset` open the stream; `job` and `worker` report changes; "
+            "`denied` ends it when the caller's access no longer passes",
+        },
+        "data": {"type": "string", "description": "One line of JSON"},
+        "id": {"type": "string", "description": "An integer that only grows"},
+        "retry": {"type": "integer", "description": "Reconnection delay in milliseconds"},
+    },
+    "required": ["event", "data"],
+}
+"""``schema`` of a documented ``text/event-stream`` response (``GET /events``)."""
+
+
 def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route decorator: ``error_responses(404, 409, s409="...")``."""
     return {
@@ -61,7 +84,8 @@ def content_response(
     return {
         200: {
             "description": description,
-            "content": {media_type: {"schema": schema} for media_type in media_types},
+            # A copy per media type: the document must not share (or alter) the caller's dict.
+            "content": {media_type: {"schema": deepcopy(schema)} for media_type in media_types},
         }
     }
 

@@ -9,13 +9,14 @@ each printed beside the hash plugin's own run time on the same file, measured in
 ``process_stack`` (the stack launcher) and the measuring helpers are shared with
 ``bench/peers.py``.
 
-Run: ``uv run python bench/job_overhead.py [--jobs 100] [--burst-jobs 200]``
+Run: ``uv run python bench/job_overhead.py [--jobs 100] [--burst-jobs 200] [--broker mosquitto]
+[--store postgres]``
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import http.client
 import json
 import os
 import signal
@@ -25,7 +26,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +47,7 @@ from cl_server.broker.embedded import pick_free_port  # noqa: E402
 from cl_server.broker.probe import broker_reachable  # noqa: E402
 
 BrokerKind = Literal["embedded", "mosquitto"]
+StoreKind = Literal["sqlite", "postgres"]
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 20.0
 BENCH_ADMIN_PASSWORD = "bench-admin-password"
@@ -137,6 +141,7 @@ def process_stack(
     workers: int,
     tasks: Sequence[str] = ("hash",),
     broker_kind: BrokerKind = "embedded",
+    database_url: str | None = None,
 ) -> Iterator[ProcessStack]:
     """Start broker, auth, compute and ``workers`` workers as separate processes on free ports
     with a fresh data directory under ``work`` and ``--no-auth``; stop them all on exit
@@ -165,6 +170,7 @@ def process_stack(
             "CL_NO_AUTH": "true",
             "CL_TASKS": ",".join(tasks),
             "CL_ADMIN_PASSWORD": BENCH_ADMIN_PASSWORD,
+            **({"CL_COMPUTE_DATABASE_URL": database_url} if database_url else {}),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -273,52 +279,86 @@ class TerminalEvents:
         shut_down_paho_client(self._client)
 
 
-def submit(client: httpx.Client, image: Path, data: bytes) -> str:
-    response = client.post("/jobs/hash", files={"file": (image.name, data)})
-    response.raise_for_status()
-    job_id: str = response.json()["job_id"]
-    return job_id
+class Submitter:
+    """Posts ``hash`` jobs as the SDK does (multipart form, one file), over keep-alive
+    connections of the standard library's ``http.client``.
+
+    The load generator shares the machine's CPUs with the stack it measures, so it must cost
+    little: the multipart body is built once, and ``http.client`` spends a fraction of what
+    httpx's connection pool does per request (the SDK's own cost is not what this measures).
+    """
+
+    BOUNDARY = "cl-bench-boundary-7d1f"
+
+    def __init__(self, compute_url: str, image: Path) -> None:
+        parsed = urllib.parse.urlsplit(compute_url)
+        self._host = parsed.hostname or "127.0.0.1"
+        self._port = parsed.port or 80
+        self._body = (
+            (
+                f"--{self.BOUNDARY}\r\n"
+                f'Content-Disposition: form-data; name="file"; filename="{image.name}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + image.read_bytes()
+            + f"\r\n--{self.BOUNDARY}--\r\n".encode()
+        )
+        self._headers = {"Content-Type": f"multipart/form-data; boundary={self.BOUNDARY}"}
+        self._local = threading.local()
+
+    def submit(self) -> str:
+        """Submit one job from this thread's connection; its ``job_id``."""
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=60)
+            self._local.connection = connection
+        connection.request("POST", "/jobs/hash", body=self._body, headers=self._headers)
+        response = connection.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"submit answered {response.status}: {payload[:200]!r}")
+        job_id: str = json.loads(payload)["job_id"]
+        return job_id
+
+    def submit_many(self, jobs: int, connections: int = 8) -> list[str]:
+        with ThreadPoolExecutor(connections) as pool:
+            return list(pool.map(lambda _i: self.submit(), range(jobs)))
 
 
 def latency_run(compute_url: str, events: TerminalEvents, image: Path, jobs: int) -> list[float]:
     """Sequential submit -> terminal event, seconds per job."""
-    data = image.read_bytes()
+    submitter = Submitter(compute_url, image)
     latencies: list[float] = []
-    with httpx.Client(base_url=compute_url, timeout=60) as client:
-        for _ in range(jobs):
-            start = time.perf_counter()
-            job_id = submit(client, image, data)
-            events.wait_for({job_id})
-            latencies.append(events.arrivals[job_id] - start)
+    for _ in range(jobs):
+        start = time.perf_counter()
+        job_id = submitter.submit()
+        events.wait_for({job_id})
+        latencies.append(events.arrivals[job_id] - start)
     return latencies
 
 
-async def _submit_all(compute_url: str, image: Path, data: bytes, jobs: int) -> list[str]:
-    limits = httpx.Limits(max_connections=8)
-    async with httpx.AsyncClient(base_url=compute_url, limits=limits, timeout=60) as client:
-
-        async def one() -> str:
-            response = await client.post("/jobs/hash", files={"file": (image.name, data)})
-            response.raise_for_status()
-            job_id: str = response.json()["job_id"]
-            return job_id
-
-        return await asyncio.gather(*(one() for _ in range(jobs)))
-
-
 def throughput_run(compute_url: str, events: TerminalEvents, image: Path, jobs: int) -> float:
-    """Submit ``jobs`` at once, wait for every terminal event; jobs per second."""
+    """Submit ``jobs`` at once (8 connections), wait for every terminal event; jobs per second."""
+    submitter = Submitter(compute_url, image)
     start = time.perf_counter()
-    job_ids = asyncio.run(_submit_all(compute_url, image, image.read_bytes(), jobs))
+    job_ids = submitter.submit_many(jobs)
     events.wait_for(set(job_ids), timeout=600)
     return jobs / (max(events.arrivals[j] for j in job_ids) - start)
 
 
 def measure_latency(
-    work: Path, image: Path, jobs: int, broker_kind: BrokerKind = "embedded", warmup: int = 5
+    work: Path,
+    image: Path,
+    jobs: int,
+    broker_kind: BrokerKind = "embedded",
+    warmup: int = 5,
+    store: StoreKind = "sqlite",
 ) -> list[float]:
     """A fresh 1-worker stack; ``jobs`` sequential latencies after ``warmup`` jobs."""
-    with process_stack(work, workers=1, broker_kind=broker_kind) as stack:
+    with (
+        job_store_url(store) as database_url,
+        process_stack(work, workers=1, broker_kind=broker_kind, database_url=database_url) as stack,
+    ):
         events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
         try:
             latency_run(stack.compute_url, events, image, warmup)
@@ -328,16 +368,36 @@ def measure_latency(
 
 
 def measure_throughput(
-    work: Path, image: Path, jobs: int, broker_kind: BrokerKind = "embedded", warmup: int = 10
+    work: Path,
+    image: Path,
+    jobs: int,
+    broker_kind: BrokerKind = "embedded",
+    warmup: int = 10,
+    store: StoreKind = "sqlite",
 ) -> float:
     """A fresh 2-worker stack; jobs/s for a burst of ``jobs`` after a ``warmup`` burst."""
-    with process_stack(work, workers=2, broker_kind=broker_kind) as stack:
+    with (
+        job_store_url(store) as database_url,
+        process_stack(work, workers=2, broker_kind=broker_kind, database_url=database_url) as stack,
+    ):
         events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
         try:
             throughput_run(stack.compute_url, events, image, warmup)
             return throughput_run(stack.compute_url, events, image, jobs)
         finally:
             events.close()
+
+
+@contextmanager
+def job_store_url(store: StoreKind) -> Iterator[str | None]:
+    """``None`` (the default SQLite file) or a fresh PostgreSQL database, dropped afterwards."""
+    if store == "sqlite":
+        yield None
+        return
+    from tests.support.postgres import fresh_database
+
+    with fresh_database("cl_bench_jobs") as url:
+        yield url
 
 
 def make_bench_jpeg(path: Path) -> Path:
@@ -354,20 +414,30 @@ def main() -> None:
     parser.add_argument(
         "--broker", choices=["embedded", "mosquitto"], default="embedded", help="MQTT broker"
     )
+    parser.add_argument(
+        "--store",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="job store (postgres: a fresh database on CL_TEST_POSTGRES_URL's server)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         image = make_bench_jpeg(work / "small.jpg")
         plugin_s = direct_plugin_time(image, work, runs=50)
-        latencies = measure_latency(work / "one", image, args.jobs, args.broker)
+        latencies = measure_latency(work / "one", image, args.jobs, args.broker, store=args.store)
         load_latency = os.getloadavg()
-        jobs_per_s = measure_throughput(work / "two", image, args.burst_jobs, args.broker)
+        jobs_per_s = measure_throughput(
+            work / "two", image, args.burst_jobs, args.broker, store=args.store
+        )
         load_throughput = os.getloadavg()
 
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     ideal = 2 / plugin_s
-    print(f"broker: {args.broker}; every service and worker its own process")
+    print(
+        f"broker: {args.broker}; job store: {args.store}; every service and worker its own process"
+    )
     print(f"hash plugin alone (median of 50, 320x240 JPEG): {plugin_s * 1000:.2f} ms")
     print(
         f"submit -> completed event, 1 worker, {args.jobs} jobs: "

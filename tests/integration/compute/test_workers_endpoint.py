@@ -49,7 +49,9 @@ def states(url: str) -> list[tuple[str, str]]:
 def test_workers_are_listed_busy_while_running_and_gone_after_sigkill(
     tmp_path: Path, broker_kind: BrokerKind
 ) -> None:
-    big = make_large_png(tmp_path / "big.png")
+    # Long enough (about 2 s to hash) to be seen busy: a worker announces a job it has run
+    # for ANNOUNCE_LONG_JOB_AFTER_S, not every short one.
+    big = make_large_png(tmp_path / "big.png", side=9000)
     with running_stack(tmp_path, workers=0, broker_kind=broker_kind) as stack:
         url = stack.compute_url
         alpha = stack.start_worker(["hash"], "alpha")

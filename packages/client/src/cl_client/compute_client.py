@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import tempfile
+import secrets
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,6 +242,23 @@ class ComputeClient(AsyncCloseable):
         out the current delay. Raises :class:`~cl_client.exceptions.JobTimeoutError` (a
         ``TimeoutError``) when ``timeout`` seconds pass first.
         """
+        return await self._wait_for_job(job_id, poll_interval, timeout, fetched=False)
+
+    async def _wait_for_job(
+        self,
+        job_id: str,
+        poll_interval: float | None,
+        timeout: float | None,
+        *,
+        fetched: bool,
+    ) -> JobResponse:
+        """``wait_for_job``; ``fetched``: the caller has just read the job, not terminal yet.
+
+        Then, with MQTT connected, the first read waits for the job's terminal event (or the
+        first poll delay) instead of asking again at once: a batch of short jobs saves a
+        request per job. An event that came before the listener is replayed from the
+        monitor's buffer, so it still wakes the wait.
+        """
         loop = asyncio.get_running_loop()
         backoff = PollBackoff(
             poll_interval
@@ -257,8 +274,16 @@ class ComputeClient(AsyncCloseable):
 
         token = self._mqtt.add_job_listener(job_id, on_event)
         start = loop.time()
+        skip_read = fetched and self._mqtt.connected
         try:
             while True:
+                if skip_read:
+                    skip_read = False
+                    first_wait = backoff.next_delay()
+                    if timeout is not None:
+                        first_wait = min(first_wait, timeout + 0.05)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), first_wait)
                 wake.clear()
                 job = await self.get_job(job_id)
                 if job.status in TERMINAL_STATUSES:
@@ -578,10 +603,25 @@ def _file_url(job_id: str, file_path: str) -> str:
     )
 
 
+_TEMP_ATTEMPTS = 100
+
+
 def _temp_beside(dest: Path) -> tuple[int, str]:
-    """Create ``dest``'s folder and an open temp file in it (same filesystem: atomic rename)."""
+    """Create ``dest``'s folder and an open temp file in it (same filesystem: atomic rename).
+
+    Unlike ``tempfile.mkstemp`` (always 0600), the file is created with mode 0666 filtered by
+    the process umask, like any file the user writes (0644 under the usual umask 022): the
+    rename keeps the mode, and a downloaded result is not a secret.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(_TEMP_ATTEMPTS):
+        tmp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.part"
+        try:
+            return os.open(tmp, flags, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name next to {dest}")
 
 
 def _replace(tmp: str, dest: Path) -> None:

@@ -25,9 +25,12 @@ Services = Annotated[ComputeServices, Depends(get_services)]
 async def _authorize(
     services: ComputeServices, authorization: str | None, *, admin: bool
 ) -> Caller:
-    # Reading guest mode touches the database and key fetching may do HTTP: keep the loop free.
-    state = await run_in_threadpool(services.access_state)
-    return await run_in_threadpool(authorize, state, authorization, services.keys, admin=admin)
+    # Reading guest mode touches the database and key fetching may do HTTP: keep the loop free
+    # (one trip to the thread pool for both).
+    def check() -> Caller:
+        return authorize(services.access_state(), authorization, services.keys, admin=admin)
+
+    return await run_in_threadpool(check)
 
 
 async def require_jobs_access(

@@ -48,7 +48,7 @@ def _create_job(
         services.files.job_dir(job_id).mkdir(parents=True, exist_ok=True)
     params["output_path"] = spec.output_path(submission.params, submission.filename)
     try:
-        services.store.create_job(
+        record = services.store.create_job(
             NewJob(
                 job_id=job_id,
                 task_type=task_type,
@@ -62,6 +62,7 @@ def _create_job(
         shutil.rmtree(services.files.job_dir(job_id), ignore_errors=True)
         raise
     # Stored: from here on the files belong to the job, whatever happens to this request.
+    services.created.remember(record)
     services.publisher.job_event(job_id, "queued", 0)
     return JobCreatedResponse(job_id=job_id, status="queued", task_type=task_type)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cl_server.compute.access import AccessState, access_state
+from cl_server.compute.created_jobs import CreatedJobs
 from cl_server.compute.job_files import JobFiles
 from cl_server.compute.public_key import PublicKeySource
 from cl_server.live.service import LiveEvents
@@ -27,6 +28,8 @@ class ComputeServices:
     metrics: ComputeMetrics
     live: LiveEvents
     """The hub behind ``GET /events``."""
+    created: CreatedJobs
+    """Records of jobs submitted here lately, so event consumers skip a store read."""
 
     def access_state(self) -> AccessState:
         if self.settings.no_auth:

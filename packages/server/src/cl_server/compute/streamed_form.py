@@ -26,6 +26,8 @@ MAX_FIELD_BYTES = 1024 * 1024
 
 FILE_FIELD = "file"
 """The form field that carries the upload (PROTOCOL §3.2); a file under another name is ignored."""
+WRITE_BATCH_BYTES = 1024 * 1024
+"""Upload bytes held in memory before they are written out (per request)."""
 
 TargetNamer = Callable[[str], Path]
 """Where the upload goes, given the client's file name."""
@@ -55,6 +57,7 @@ class _FormSink:
     ) -> None:
         self.form = form
         self.pending: list[bytes] = []
+        self.pending_bytes = 0
         self._target_for = target_for
         self._max_fields = max_fields
         self._charset = charset
@@ -108,6 +111,7 @@ class _FormSink:
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._part == "file":
             self.pending.append(data[start:end])
+            self.pending_bytes += end - start
             return
         if self._part == "ignored":
             return
@@ -122,6 +126,7 @@ class _FormSink:
     def write_pending(self) -> None:
         """Append the queued file bytes to the upload's file (opened on first use)."""
         chunks, self.pending = self.pending, []
+        self.pending_bytes = 0
         if self._file is None:
             path = self.form.file_path
             assert path is not None  # bytes are queued only inside a file part
@@ -129,9 +134,20 @@ class _FormSink:
             self._file = path.open("wb")
         self._file.writelines(chunks)
 
+    def finish(self) -> None:
+        """Write what is left (creating the file, even an empty one) and close it."""
+        if self.form.file_path is not None:
+            self.write_pending()
+        self.close()
+
+    @property
+    def open(self) -> bool:
+        return self._file is not None
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+            self._file = None
 
     def _decode(self, raw: bytes) -> str:
         return raw.decode(self._charset, errors="replace")
@@ -171,15 +187,17 @@ async def receive_form(
     try:
         async for chunk in request.stream():
             parser.write(chunk)
-            if sink.pending:
+            # File bytes go to disk from the thread pool, in batches: a trip there per
+            # received chunk (64 KiB or less) would cost more than the write itself.
+            if sink.pending_bytes >= WRITE_BATCH_BYTES:
                 await run_in_threadpool(sink.write_pending)
         parser.finalize()
-        if form.file_path is not None:
-            await run_in_threadpool(sink.write_pending)  # creates the file, even an empty one
+        await run_in_threadpool(sink.finish)
     except FormParserError as exc:
         raise MalformedFormError("Invalid multipart data.") from exc
     finally:
-        await run_in_threadpool(sink.close)
+        if sink.open:
+            await run_in_threadpool(sink.close)
     return form
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from cl_client.models import WorkerInfo
 from cl_server.live.hub import EventHub
-from cl_server.live.job_feed import JobEventFeed
+from cl_server.live.job_feed import JobEventFeed, JobLookup
 from cl_server.live.stream import StreamOptions
 from cl_server.mqtt.capabilities import CapabilityTracker
 from cl_server.settings import ComputeSettings
@@ -22,10 +22,14 @@ class LiveEvents:
 
     @classmethod
     def start(
-        cls, settings: ComputeSettings, store: JobStore, workers: CapabilityTracker
+        cls,
+        settings: ComputeSettings,
+        store: JobStore,
+        workers: CapabilityTracker,
+        facts_lookup: JobLookup | None = None,
     ) -> LiveEvents:
         hub = EventHub(settings.events_buffer_size)
-        feed = JobEventFeed(hub, store.get_job)
+        feed = JobEventFeed(hub, facts_lookup or store.get_job)
         feed.start()
 
         def worker_changed(info: WorkerInfo) -> None:

@@ -62,11 +62,15 @@ class JobMetrics:
         self,
         registry: CollectorRegistry,
         lookup: JobLookup,
+        facts_lookup: JobLookup | None = None,
         *,
         task_types: Iterable[str] = (),
         memory: int = DEFAULT_MEMORY,
     ) -> None:
         self._lookup = lookup
+        # A submission needs only the job's task type, which never changes: a cached record
+        # (``compute.created_jobs``) will do where the caller has one.
+        self._facts_lookup = facts_lookup or lookup
         label = ["task_type"]
         self.submitted = Counter(
             "cl_jobs_submitted", "Jobs accepted by the compute service", label, registry=registry
@@ -115,7 +119,7 @@ class JobMetrics:
     def _record_submission(self, job_id: str) -> None:
         if job_id in self._submissions:
             return
-        job = self._lookup(job_id)
+        job = self._facts_lookup(job_id)
         if job is None:
             logger.debug("queued job %s no longer exists; not counted", job_id)
             return

@@ -7,6 +7,8 @@ global registry carries say nothing about jobs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import choose_encoder
 
@@ -15,14 +17,21 @@ from cl_server.metrics.feed import EventFeed
 from cl_server.metrics.queue_depth import QueueDepthCollector
 from cl_server.mqtt.capabilities import CapabilityTracker
 from cl_server.plugins.registry import plugin_specs
-from cl_server.store import JobStore
+from cl_server.store import JobRecord, JobStore
 
 
 class ComputeMetrics:
-    def __init__(self, store: JobStore, workers: CapabilityTracker) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        workers: CapabilityTracker,
+        facts_lookup: Callable[[str], JobRecord | None] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         task_types = sorted(plugin_specs())
-        self.jobs = JobMetrics(self.registry, store.get_job, task_types=task_types)
+        self.jobs = JobMetrics(
+            self.registry, store.get_job, facts_lookup=facts_lookup, task_types=task_types
+        )
         self.registry.register(QueueDepthCollector(store.engine, task_types))
         connected = Gauge(
             "cl_workers_connected",

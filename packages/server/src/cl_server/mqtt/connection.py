@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 MessageHandler = Callable[[str, bytes], None]
 FINAL_MESSAGE_LINGER_S = 0.3
 MAX_OFFLINE_MESSAGES = 10_000
+SUBSCRIBE_QOS = 0
+"""QoS of every subscription; see ``MqttConnection.subscribe``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ class MqttConnection:
         *,
         client_id_prefix: str,
         will_topic: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -74,6 +78,8 @@ class MqttConnection:
         # Unacknowledged QoS 1 messages of a session that dies are re-sent by paho on reconnect.
         self._client.max_queued_messages_set(MAX_OFFLINE_MESSAGES)
         self._client.reconnect_delay_set(min_delay=1, max_delay=5)
+        if username is not None:  # the service account: only it may publish (docs/broker.md)
+            self._client.username_pw_set(username, password)
         if will_topic is not None:
             self._client.will_set(will_topic, payload=b"", qos=1, retain=True)
         self._client.on_socket_open = _disable_nagle
@@ -99,9 +105,17 @@ class MqttConnection:
         self._connect_hooks.append(hook)
 
     def subscribe(self, topic: str, handler: MessageHandler) -> None:
+        """Deliver messages on ``topic`` to ``handler``, from paho's network thread.
+
+        At QoS 0: with a clean session (as here) QoS 1 would not make delivery to this client
+        any surer, since the broker drops an unacknowledged message with the session when the
+        connection ends, and TCP already delivers everything while it lasts. It would only cost
+        an acknowledgement per message, both here and in the broker. (What this service
+        *publishes* goes at QoS 1, PROTOCOL §5.1.)
+        """
         self._subscriptions[topic] = handler
         if self.connected:
-            self._client.subscribe(topic, qos=1)
+            self._client.subscribe(topic, qos=SUBSCRIBE_QOS)
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Send at QoS 1 now, or once the broker is back.
@@ -149,7 +163,7 @@ class MqttConnection:
             )
             return
         for topic in self._subscriptions:
-            client.subscribe(topic, qos=1)
+            client.subscribe(topic, qos=SUBSCRIBE_QOS)
         with self._publish_lock:
             self._connected.set()
             while self._offline:

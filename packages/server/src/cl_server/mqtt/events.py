@@ -1,8 +1,16 @@
-"""Publishing job events and worker capability messages (PROTOCOL §5.2 to §5.4)."""
+"""Publishing job events and worker capability messages (PROTOCOL §5.2 to §5.4).
+
+Terminal events go out a second time after ``TERMINAL_REPUBLISH_DELAY_S`` for late
+subscribers. One thread per publisher, started with the first such event, sends every
+re-publication in due order, rather than a timer thread per job.
+"""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
+import time
 
 from cl_client.models import TERMINAL_STATUSES, JobEvent, WorkerCapability
 from cl_client.topics import JOB_EVENTS_TOPIC, worker_topic
@@ -16,8 +24,11 @@ TERMINAL_REPUBLISH_DELAY_S = 1.0
 class EventPublisher:
     def __init__(self, connection: MqttConnection) -> None:
         self._connection = connection
-        self._timers: set[threading.Timer] = set()
-        self._lock = threading.Lock()
+        self._due: list[tuple[float, int, JobEvent]] = []  # heap of (send at, order, event)
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
 
     def job_event(self, job_id: str, status: str, progress: int) -> None:
         event = JobEvent(job_id=job_id, event_type=status, timestamp=now_ms(), progress=progress)
@@ -32,25 +43,47 @@ class EventPublisher:
         )
 
     def close(self) -> None:
-        """Flush pending re-publications now rather than dropping them."""
-        with self._lock:
-            timers = list(self._timers)
-            self._timers.clear()
-        for timer in timers:
-            timer.cancel()
-            timer.function(*timer.args)
+        """Send pending re-publications now rather than dropping them."""
+        with self._changed:
+            self._closed = True
+            pending = [event for _, _, event in sorted(self._due)]
+            self._due.clear()
+            self._changed.notify()
+        for event in pending:
+            self._republish(event)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
 
     def _publish_event(self, event: JobEvent) -> None:
         self._connection.publish(JOB_EVENTS_TOPIC, event.model_dump_json().encode())
 
-    def _schedule_republish(self, event: JobEvent) -> None:
-        def republish(timer_event: JobEvent = event) -> None:
-            with self._lock:
-                self._timers.discard(timer)
-            self._publish_event(timer_event.model_copy(update={"timestamp": now_ms()}))
+    def _republish(self, event: JobEvent) -> None:
+        self._publish_event(event.model_copy(update={"timestamp": now_ms()}))
 
-        timer = threading.Timer(TERMINAL_REPUBLISH_DELAY_S, republish)
-        timer.daemon = True
-        with self._lock:
-            self._timers.add(timer)
-        timer.start()
+    def _schedule_republish(self, event: JobEvent) -> None:
+        with self._changed:
+            if self._closed:
+                return
+            due_at = time.monotonic() + TERMINAL_REPUBLISH_DELAY_S
+            heapq.heappush(self._due, (due_at, next(self._order), event))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._send_due, name="terminal-republish", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify()
+
+    def _send_due(self) -> None:
+        while True:
+            with self._changed:
+                if self._closed:
+                    return
+                if not self._due:
+                    self._changed.wait()
+                    continue
+                delay = self._due[0][0] - time.monotonic()
+                if delay > 0:
+                    self._changed.wait(delay)
+                    continue
+                _, _, event = heapq.heappop(self._due)
+            self._republish(event)

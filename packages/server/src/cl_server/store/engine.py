@@ -22,6 +22,7 @@ BUSY_TIMEOUT_MS: Final = 30_000
 BEGIN_OPTION: Final = "cl_sqlite_begin"
 """Execution option naming the BEGIN statement a SQLite transaction starts with."""
 BEGIN_IMMEDIATE: Final = "BEGIN IMMEDIATE"
+SQLITE_POOL_SIZE: Final = 16
 
 
 def is_sqlite(url: URL) -> bool:
@@ -57,7 +58,14 @@ def create_store_engine(url: str | URL) -> Engine:
             parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
     else:
-        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        # A pool as large as the thread pools that use it: a connection beyond the pool is
+        # closed on return, and the next one opened pays for the PRAGMAs again.
+        engine = create_engine(
+            parsed,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_SIZE,
+        )
     _install_sqlite_hooks(engine)
     return engine
 
@@ -84,4 +92,8 @@ def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:  # pyright: ignore[reportUnusedFunction]
         statement = conn.get_execution_options().get(BEGIN_OPTION, "BEGIN")
-        conn.exec_driver_sql(str(statement))
+        # Straight to the driver: exec_driver_sql's cursor and event machinery cost more than
+        # the BEGIN itself, on every transaction.
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        driver.execute(str(statement))

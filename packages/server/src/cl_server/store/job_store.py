@@ -20,19 +20,20 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, replace
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import CursorResult, Engine, Result, delete, func, select, update
+from sqlalchemy import Connection, CursorResult, Engine, Result, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cl_server.store import hot_statements as hot
 from cl_server.store import user_actions
 from cl_server.store.engine import BEGIN_IMMEDIATE, BEGIN_OPTION, create_store_engine
 from cl_server.store.job_list import MAX_PAGE, fetch_newest
 from cl_server.store.migrate import upgrade_to_head
 from cl_server.store.models import CONFIG_ROW_ID, JobRow, ServiceConfigRow
 from cl_server.store.records import (
-    COMPLETED,
     FAILED,
     PROCESSING,
     QUEUED,
@@ -45,8 +46,6 @@ from cl_server.store.records import (
 )
 from cl_server.timeutil import now_ms
 
-# Highest priority first, then oldest; job_id makes ties deterministic.
-_CLAIM_ORDER = (JobRow.priority.desc(), JobRow.created_at, JobRow.job_id)
 # Bound the size of ``IN (...)`` lists (SQLite limits bound parameters per statement).
 _DELETE_CHUNK = 500
 
@@ -108,9 +107,10 @@ class JobStore:
         # On SQLite a writing transaction starts with BEGIN IMMEDIATE: it holds the write lock
         # from its first statement, so read-then-update (claim, requeue) is atomic across
         # processes. Other dialects ignore the option.
-        self._writer = sessionmaker(
-            engine.execution_options(**{BEGIN_OPTION: BEGIN_IMMEDIATE}), expire_on_commit=False
-        )
+        writing_engine = engine.execution_options(**{BEGIN_OPTION: BEGIN_IMMEDIATE})
+        self._writer = sessionmaker(writing_engine, expire_on_commit=False)
+        # The calls every job makes go through Core (``hot_statements``), not the ORM.
+        self._writing_engine = writing_engine
 
     @classmethod
     def open(cls, url: str, *, lease_seconds: float = 30.0, max_attempts: int = 3) -> JobStore:
@@ -159,10 +159,20 @@ class JobStore:
         with self._writer.begin() as session:
             yield session
 
+    @contextmanager
+    def _read_core(self) -> Generator[Connection, None, None]:
+        with self._engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def _write_core(self) -> Generator[Connection, None, None]:
+        with self._writing_engine.begin() as connection:
+            yield connection
+
     # -- jobs -----------------------------------------------------------------------------
 
     def create_job(self, job: NewJob) -> JobRecord:
-        row = JobRow(
+        record = JobRecord(
             job_id=job.job_id,
             task_type=job.task_type,
             status=QUEUED,
@@ -176,22 +186,21 @@ class JobStore:
             started_at=None,
             completed_at=None,
             attempt=0,
-            releases=0,
-            forgiven_attempts=0,
             leased_by=None,
             lease_expires_at=None,
+            releases=0,
+            forgiven_attempts=0,
             worker_id=None,
             created_by=job.created_by,
         )
-        with self._write() as session:
-            session.add(row)
-            session.flush()
-            return _record(row)
+        with self._write_core() as connection:
+            connection.execute(hot.INSERT_JOB, [asdict(record)])
+        return record
 
     def get_job(self, job_id: str) -> JobRecord | None:
-        with self._read() as session:
-            row = session.get(JobRow, job_id)
-            return None if row is None else _record(row)
+        with self._read_core() as connection:
+            row = connection.execute(hot.GET_JOB, {"b_job_id": job_id}).first()
+            return None if row is None else hot.record_from_row(row)
 
     def delete_job(self, job_id: str) -> bool:
         return self.delete_jobs([job_id]) > 0
@@ -253,12 +262,8 @@ class JobStore:
     def has_queued(self, task_types: Sequence[str]) -> bool:
         if not task_types:
             return False
-        with self._read() as session:
-            found = session.scalar(
-                select(JobRow.job_id)
-                .where(JobRow.status == QUEUED, JobRow.task_type.in_(list(task_types)))
-                .limit(1)
-            )
+        with self._read_core() as connection:
+            found = connection.execute(hot.HAS_QUEUED, {"b_task_types": list(task_types)}).first()
             return found is not None
 
     # -- worker side ----------------------------------------------------------------------
@@ -269,102 +274,102 @@ class JobStore:
         task_types: Sequence[str],
         limit: int = 1,
         now: int | None = None,
+        *,
+        check_first: bool = True,
     ) -> list[JobRecord]:
         """Atomically lease up to ``limit`` queued jobs, all of one task type.
 
         The first job is the best queued job of any of ``task_types`` (priority, then age); the
-        rest of the batch are the next best jobs of that same type.
+        rest of the batch are the next best jobs of that same type. ``check_first=False`` skips
+        the read that guards the write transaction, for a caller that expects to find work.
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
         # A read first: idle workers poll often, and on SQLite every write transaction takes
         # the database-wide write lock, so only take it when there is something to claim.
-        if not self.has_queued(task_types):
+        if check_first and not self.has_queued(task_types):
+            return []
+        if not task_types:
             return []
         now = _now(now)
-        with self._write() as session:
+        expires = now + self._lease_ms
+        with self._write_core() as connection:
             # PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent claimers take different rows
             # without waiting. SQLite renders no FOR UPDATE; BEGIN IMMEDIATE serialises claims.
-            first = session.scalar(
-                select(JobRow)
-                .where(JobRow.status == QUEUED, JobRow.task_type.in_(list(task_types)))
-                .order_by(*_CLAIM_ORDER)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
+            first = connection.execute(hot.CLAIM_FIRST, {"b_task_types": list(task_types)}).first()
             if first is None:
                 return []
             rows = [first]
             if limit > 1:
-                rows += session.scalars(
-                    select(JobRow)
-                    .where(
-                        JobRow.status == QUEUED,
-                        JobRow.task_type == first.task_type,
-                        JobRow.job_id != first.job_id,
-                    )
-                    .order_by(*_CLAIM_ORDER)
-                    .limit(limit - 1)
-                    .with_for_update(skip_locked=True)
+                rows += connection.execute(
+                    hot.CLAIM_MORE,
+                    {
+                        "b_task_type": first.task_type,
+                        "b_first_id": first.job_id,
+                        "b_limit": limit - 1,
+                    },
                 ).all()
-            for row in rows:
-                row.status = PROCESSING
-                row.progress = 0
-                row.started_at = now
-                row.updated_at = now
-                row.leased_by = worker_id
-                row.worker_id = worker_id
-                row.lease_expires_at = now + self._lease_ms
-                row.attempt += 1
-            session.flush()
-            return [_record(row) for row in rows]
+            connection.execute(
+                hot.CLAIM_UPDATE,
+                [
+                    {
+                        "b_job_id": row.job_id,
+                        "b_now": now,
+                        "b_worker": worker_id,
+                        "b_expires": expires,
+                    }
+                    for row in rows
+                ],
+            )
+        return [
+            replace(
+                hot.record_from_row(row),
+                status=PROCESSING,
+                progress=0,
+                started_at=now,
+                updated_at=now,
+                leased_by=worker_id,
+                worker_id=worker_id,
+                lease_expires_at=expires,
+                attempt=row.attempt + 1,
+            )
+            for row in rows
+        ]
 
     def renew_lease(
         self, job_id: str, worker_id: str, attempt: int, now: int | None = None
     ) -> bool:
         """Extend the lease; ``False`` when the job is no longer this worker's attempt."""
-        now = _now(now)
-        return self._update_attempt(
-            job_id,
-            attempt,
-            {"lease_expires_at": now + self._lease_ms},
-            JobRow.leased_by == worker_id,
+        expires = _now(now) + self._lease_ms
+        return self._set_attempt(
+            hot.RENEW_LEASE, job_id, attempt, b_worker=worker_id, b_expires=expires
         )
 
     def report_progress(self, job_id: str, attempt: int, progress: int) -> bool:
         clamped = min(99, max(1, progress))
-        return self._update_attempt(job_id, attempt, {"progress": clamped, "updated_at": now_ms()})
+        return self._set_attempt(
+            hot.REPORT_PROGRESS, job_id, attempt, b_progress=clamped, b_now=now_ms()
+        )
 
     def complete(self, job_id: str, attempt: int, task_output: dict[str, Any]) -> bool:
-        now = now_ms()
-        return self._update_attempt(
-            job_id,
-            attempt,
-            {
-                "status": COMPLETED,
-                "progress": 100,
-                "task_output": task_output,
-                "error_message": None,
-                "completed_at": now,
-                "updated_at": now,
-                "leased_by": None,
-                "lease_expires_at": None,
-            },
+        return self._set_attempt(
+            hot.COMPLETE, job_id, attempt, b_output=task_output, b_now=now_ms()
         )
 
     def fail(self, job_id: str, attempt: int, error_message: str) -> bool:
-        return self._update_attempt(job_id, attempt, _to_failed(now_ms(), error_message))
+        return self._set_attempt(hot.FAIL, job_id, attempt, b_error=error_message, b_now=now_ms())
 
     def release(self, job_id: str, attempt: int) -> bool:
         """Give a job back on graceful shutdown; the attempt is not charged to the job."""
-        return self._update_attempt(
-            job_id,
-            attempt,
-            {
-                **_back_to_queue(now_ms()),
-                "releases": JobRow.releases + 1,
-            },
-        )
+        return self._set_attempt(hot.RELEASE, job_id, attempt, b_now=now_ms())
+
+    def _set_attempt(self, statement: Any, job_id: str, attempt: int, **values: Any) -> bool:
+        """One compare-and-set UPDATE: applies only to the current attempt of a running job."""
+        with self._write_core() as connection:
+            result = connection.execute(
+                statement, {"b_job_id": job_id, "b_attempt": attempt, **values}
+            )
+            return result.rowcount == 1
 
     def requeue_expired(self, now: int | None = None) -> list[JobRecord]:
         """Requeue (or, out of attempts, fail) jobs whose lease expired; returns the changes."""
@@ -394,24 +399,6 @@ class JobStore:
                     setattr(row, key, value)
             session.flush()
             return [_record(row) for row in rows]
-
-    def _update_attempt(
-        self, job_id: str, attempt: int, values: dict[str, Any], *extra: Any
-    ) -> bool:
-        """One compare-and-set UPDATE: applies only to the current attempt of a running job."""
-        statement = (
-            update(JobRow)
-            .where(
-                JobRow.job_id == job_id,
-                JobRow.attempt == attempt,
-                JobRow.status == PROCESSING,
-                *extra,
-            )
-            .values(values)
-        )
-        with self._write() as session:
-            result = session.execute(statement, execution_options={"synchronize_session": False})
-            return _rowcount(result) == 1
 
     # -- service configuration ------------------------------------------------------------
 

@@ -23,9 +23,8 @@ from cl_server.settings import WorkerSettings
 from cl_server.store import CANCELLED, JobRecord, JobStore
 from cl_server.timeutil import now_ms
 from cl_server.worker.job_run import JobRun
-from cl_server.worker.lease import LeaseKeeper
 from cl_server.worker.queued_sightings import QueuedSightings
-from cl_server.worker.watchdog import Watchdog
+from cl_server.worker.supervisor import RunSupervisor
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +33,12 @@ QUEUED_EVENT_WAIT_S = 0.5
 """Longest a worker holds back ``processing`` for a fresh job's ``queued`` event to pass by."""
 STUCK_EXIT_STATUS = 70
 """Exit status of a worker that gave up on a plugin which would not stop (EX_SOFTWARE)."""
+ANNOUNCE_LONG_JOB_AFTER_S = 0.25
+"""A job running this long makes the worker announce itself busy with it (``current_job_ids``).
+Shorter jobs get no busy message: a change that is over before anyone could act on it is not
+worth a message to every subscriber. When the queue runs dry the worker announces itself idle,
+with its new counters, if anything changed; the heartbeat covers the rest."""
+_WATCHED_EVENTS = (b'"queued"', b'"cancelled"')
 
 
 def failure_message(task_type: str, exc: BaseException) -> str:
@@ -80,7 +85,17 @@ class Worker:
         self.processed = 0
         self._wake = threading.Event()
         self._busy = False
+        self._announced: tuple[bool, int, int] | None = None  # (busy, done, failed) last sent
+        self._found_work = False
         self._current: list[JobRun] = []
+        self._supervisor = RunSupervisor(
+            store,
+            worker_id=worker_id,
+            lease_interval=max(0.2, settings.lease_seconds / 3),
+            limit=settings.job_timeout_seconds,
+            grace=settings.job_timeout_grace_seconds,
+            announce_after=ANNOUNCE_LONG_JOB_AFTER_S,
+        )
         self._last_reap = 0.0
         self._queued_seen = QueuedSightings()
         self._listening_since_ms: int | None = None
@@ -99,6 +114,7 @@ class Worker:
             target=self._heartbeat, name="capability-heartbeat", daemon=True
         )
         heartbeat.start()
+        self._supervisor.start()
         logger.info(
             "worker %s serving: %s", self.worker_id, ", ".join(self.task_types) or "nothing"
         )
@@ -110,11 +126,15 @@ class Worker:
                 if jobs:
                     self._process(jobs)
                     continue
+                self._busy = False
+                if self._announced != self._state():  # a run of jobs ended: idle, new counters
+                    self.publish_capability()
                 if self.burst:
                     break
                 self._wake.wait(self.settings.idle_poll_seconds)
         finally:
             self.stopping.set()
+            self._supervisor.stop()
             self.publisher.close()
             self.connection.stop(final_topic=worker_topic(self.worker_id))
         return self.processed
@@ -126,7 +146,11 @@ class Worker:
         for run in list(self._current):
             run.cancelled.set()
 
+    def _state(self) -> tuple[bool, int, int]:
+        return (self._busy, self.processed, self.failed)
+
     def publish_capability(self) -> None:
+        self._announced = self._state()
         self.publisher.capability(
             WorkerCapability(
                 worker_id=self.worker_id,
@@ -153,6 +177,9 @@ class Worker:
         self.publish_capability()
 
     def _on_job_event(self, _topic: str, payload: bytes) -> None:
+        # Most events are other jobs' progress and ends; skip them before parsing any JSON.
+        if not any(kind in payload for kind in _WATCHED_EVENTS):
+            return
         try:
             event = JobEvent.model_validate_json(payload)
         except ValidationError:
@@ -211,7 +238,12 @@ class Worker:
     def _claim(self) -> list[JobRecord]:
         if not self.runners:
             return []
-        jobs = self.store.claim(self.worker_id, self.task_types, limit=1)
+        # Right after a job, the next is likely waiting: claim without the read that saves
+        # an idle worker's polls from taking the write lock.
+        jobs = self.store.claim(
+            self.worker_id, self.task_types, limit=1, check_first=not self._found_work
+        )
+        self._found_work = bool(jobs)
         if not jobs:
             return []
         batch_size = self.runners[jobs[0].task_type].max_batch_size
@@ -219,41 +251,34 @@ class Worker:
             jobs += self.store.claim(self.worker_id, [jobs[0].task_type], limit=batch_size - 1)
         return jobs
 
-    def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
-        self.publish_capability()
+    def _announce_long_job(self) -> None:
+        if self._busy:
+            self.publish_capability()
 
     def _process(self, jobs: list[JobRecord]) -> None:
         runner = self.runners[jobs[0].task_type]
         runs = [JobRun(job, self.jobs_dir / job.job_id, self.store, self.publisher) for job in jobs]
         by_id = {run.job.job_id: run for run in runs}
         self._current = runs
-        self._set_busy(True)
+        self._busy = True
         self._await_queued_events(jobs)
         for run in runs:
             self.publisher.job_event(run.job.job_id, "processing", 0)
+            run.started()
         try:
-            with (
-                LeaseKeeper(
-                    self.store,
-                    worker_id=self.worker_id,
-                    leases={run.job.job_id: run.job.attempt for run in runs},
-                    interval=max(0.2, self.settings.lease_seconds / 3),
-                    on_lost=lambda job_id: by_id[job_id].mark_lost(),
-                ),
-                Watchdog(
-                    self.settings.job_timeout_seconds,
-                    grace=self.settings.job_timeout_grace_seconds,
-                    on_overdue=lambda: self._time_out(runs),
-                    on_stuck=lambda: self._abandon(runs),
-                ),
+            with self._supervisor.watch(
+                runs,
+                on_lost=lambda job_id: by_id[job_id].mark_lost(),
+                on_overdue=lambda: self._time_out(runs),
+                on_stuck=lambda: self._abandon(runs),
+                on_long_running=self._announce_long_job,
             ):
                 results = self._execute(runner, runs)
             for run, result in zip(runs, results, strict=True):
+                run.close_progress()
                 self._finish(run, result)
         finally:
             self._current = []
-            self._set_busy(False)
 
     def _timeout_message(self, task_type: str) -> str:
         limit = self.settings.job_timeout_seconds

@@ -1,0 +1,178 @@
+"""Library ingest: a folder of real photos through ``exif``, ``hash`` and ``media_thumbnail``.
+
+The JPEGs under ``../shared/media/`` (portraits, a group photo, one-subject images), repeated
+to ``--files`` paths, go through each plugin with the SDK's batch API
+(``client.<plugin>.submit_batch``) against a real stack: broker, auth, compute and two workers,
+each its own process (``bench/job_overhead.py``'s launcher, SQLite, embedded broker,
+``--no-auth``). The baseline, measured in the same run, is a direct loop of the same plugin
+runners over the same files in one process (no HTTP, no queue, no events).
+
+Printed per plugin and in total: wall time of both sides and their ratio. The goal is the
+service with 2 workers within 1.5x of the direct loop.
+
+Run: ``uv run python bench/ingest.py [--files 1000] [--concurrency 8] [--rounds 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.job_overhead import process_stack  # noqa: E402
+from cl_client.compute_client import ComputeClient  # noqa: E402
+from cl_server.plugins.base import JobContext, PluginRunner  # noqa: E402
+from cl_server.plugins.registry import get_spec  # noqa: E402
+
+MEDIA = ROOT.parent / "shared" / "media"
+PLUGINS = ("exif", "hash", "media_thumbnail")
+
+
+def library(count: int) -> list[Path]:
+    """``count`` paths cycling through every JPEG of the shared media folder."""
+    photos = sorted(MEDIA.rglob("*.jpg"))
+    if not photos:
+        raise SystemExit(f"no JPEGs under {MEDIA}: this benchmark needs ../shared/media")
+    return [photos[i % len(photos)] for i in range(count)]
+
+
+def _runner(task_type: str) -> PluginRunner:
+    spec = get_spec(task_type)
+    assert spec is not None
+    return spec.load(None)
+
+
+def direct_loop(task_type: str, paths: list[Path], work: Path) -> float:
+    """Seconds for the plugin's own runner over every path, one after another, one process.
+
+    Each file is given a job directory with its input in place, as a worker has it, outside
+    the timed part (the service's side pays for its upload).
+    """
+    spec = get_spec(task_type)
+    assert spec is not None
+    runner = _runner(task_type)
+    params = dict(spec.stored_params(spec.params_model()))
+    contexts: list[JobContext] = []
+    for i, path in enumerate(paths):
+        job_dir = work / f"{task_type}-{i}"
+        (job_dir / "input").mkdir(parents=True)
+        target = job_dir / "input" / path.name
+        shutil.copyfile(path, target)
+        job_params = {**params, "input_path": f"input/{path.name}"}
+        job_params["output_path"] = spec.output_path(spec.params_model(), path.name)
+        contexts.append(
+            JobContext(job_id=f"d{i}", job_dir=job_dir, input_path=target, params=job_params)
+        )
+    start = time.perf_counter()
+    for context in contexts:
+        runner.run(context)
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(work, ignore_errors=True)
+    return elapsed
+
+
+async def service_batch(
+    compute_url: str,
+    mqtt_host: str,
+    mqtt_port: int,
+    task_type: str,
+    paths: list[Path],
+    concurrency: int,
+) -> float:
+    """Seconds for ``submit_batch`` of every path through the running service."""
+    async with ComputeClient(
+        base_url=compute_url, mqtt_broker=mqtt_host, mqtt_port=mqtt_port
+    ) as client:
+        plugin = getattr(client, task_type)
+        start = time.perf_counter()
+        items = await plugin.submit_batch(paths, concurrency=concurrency, timeout=600)
+        elapsed = time.perf_counter() - start
+    failed = [item for item in items if not item.ok]
+    if failed:
+        raise RuntimeError(f"{task_type}: {len(failed)} of {len(items)} jobs did not complete")
+    return elapsed
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000, help="paths per plugin")
+    parser.add_argument("--concurrency", type=int, default=8, help="submit_batch concurrency")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (medians)")
+    args = parser.parse_args()
+    paths = library(args.files)
+    service: dict[str, list[float]] = {task: [] for task in PLUGINS}
+    direct: dict[str, list[float]] = {task: [] for task in PLUGINS}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        with process_stack(work / "stack", workers=2, tasks=PLUGINS) as stack:
+            for round_index in range(args.rounds):
+                processes = {
+                    name: psutil.Process(popen.pid) for name, popen in stack.processes.items()
+                }
+                processes["SDK (this process)"] = psutil.Process()
+                for task in PLUGINS:
+                    direct[task].append(direct_loop(task, paths, work / f"direct-{round_index}"))
+                    cpu_before = {name: _cpu(p) for name, p in processes.items()}
+                    service[task].append(
+                        asyncio.run(
+                            service_batch(
+                                stack.compute_url,
+                                stack.mqtt_host,
+                                stack.mqtt_port,
+                                task,
+                                paths,
+                                args.concurrency,
+                            )
+                        )
+                    )
+                    cpu = {
+                        name: (_cpu(p) - cpu_before[name]) / args.files * 1000
+                        for name, p in processes.items()
+                    }
+                    print(
+                        f"round {round_index + 1} {task}: service {service[task][-1]:.2f} s, "
+                        f"direct {direct[task][-1]:.2f} s (load {os.getloadavg()[0]:.2f}); "
+                        "CPU ms per file: "
+                        + ", ".join(f"{name} {ms:.1f}" for name, ms in cpu.items()),
+                        flush=True,
+                    )
+
+    photos = len({p for p in paths})
+    print()
+    print(
+        f"{args.files} files ({photos} distinct JPEGs from ../shared/media), medians of "
+        f"{args.rounds} rounds; service: 2 workers, submit_batch concurrency {args.concurrency}; "
+        "direct: the plugin runner in a loop, one process"
+    )
+    print(f"{'plugin':16s} {'service s':>10s} {'direct s':>10s} {'ratio':>7s} {'files/s':>8s}")
+    total_service = total_direct = 0.0
+    for task in PLUGINS:
+        s, d = statistics.median(service[task]), statistics.median(direct[task])
+        total_service += s
+        total_direct += d
+        print(f"{task:16s} {s:10.2f} {d:10.2f} {s / d:6.2f}x {args.files / s:8.1f}")
+    print(
+        f"{'all three':16s} {total_service:10.2f} {total_direct:10.2f} "
+        f"{total_service / total_direct:6.2f}x   (goal: within 1.50x)"
+    )
+
+
+if __name__ == "__main__":
+    main()

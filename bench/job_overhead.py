@@ -346,6 +346,24 @@ def throughput_run(compute_url: str, events: TerminalEvents, image: Path, jobs: 
     return jobs / (max(events.arrivals[j] for j in job_ids) - start)
 
 
+@contextmanager
+def _measured_stack(
+    work: Path, workers: int, broker_kind: BrokerKind, store: StoreKind
+) -> Iterator[tuple[ProcessStack, TerminalEvents]]:
+    """A fresh stack with ``workers`` workers and a listener for terminal events."""
+    with (
+        job_store_url(store) as database_url,
+        process_stack(
+            work, workers=workers, broker_kind=broker_kind, database_url=database_url
+        ) as stack,
+    ):
+        events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
+        try:
+            yield stack, events
+        finally:
+            events.close()
+
+
 def measure_latency(
     work: Path,
     image: Path,
@@ -355,16 +373,9 @@ def measure_latency(
     store: StoreKind = "sqlite",
 ) -> list[float]:
     """A fresh 1-worker stack; ``jobs`` sequential latencies after ``warmup`` jobs."""
-    with (
-        job_store_url(store) as database_url,
-        process_stack(work, workers=1, broker_kind=broker_kind, database_url=database_url) as stack,
-    ):
-        events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
-        try:
-            latency_run(stack.compute_url, events, image, warmup)
-            return latency_run(stack.compute_url, events, image, jobs)
-        finally:
-            events.close()
+    with _measured_stack(work, 1, broker_kind, store) as (stack, events):
+        latency_run(stack.compute_url, events, image, warmup)
+        return latency_run(stack.compute_url, events, image, jobs)
 
 
 def measure_throughput(
@@ -376,16 +387,9 @@ def measure_throughput(
     store: StoreKind = "sqlite",
 ) -> float:
     """A fresh 2-worker stack; jobs/s for a burst of ``jobs`` after a ``warmup`` burst."""
-    with (
-        job_store_url(store) as database_url,
-        process_stack(work, workers=2, broker_kind=broker_kind, database_url=database_url) as stack,
-    ):
-        events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
-        try:
-            throughput_run(stack.compute_url, events, image, warmup)
-            return throughput_run(stack.compute_url, events, image, jobs)
-        finally:
-            events.close()
+    with _measured_stack(work, 2, broker_kind, store) as (stack, events):
+        throughput_run(stack.compute_url, events, image, warmup)
+        return throughput_run(stack.compute_url, events, image, jobs)
 
 
 @contextmanager

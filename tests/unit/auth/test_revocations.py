@@ -29,19 +29,6 @@ from cl_server.settings import AuthSettings
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_auth_engine(f"sqlite:///{tmp_path / 'auth.db'}")
-    upgrade_to_head(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def store(engine: Engine) -> UserStore:
-    return UserStore(engine)
-
-
-@pytest.fixture
 def service(tmp_path: Path) -> Iterator[AuthService]:
     settings = AuthSettings.model_validate(
         {"data_dir": tmp_path / "svc", "admin_password": SecretStr("pw")}

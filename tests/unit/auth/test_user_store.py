@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,19 +15,6 @@ from cl_server.auth.db import Base, create_auth_engine
 from cl_server.auth.errors import UsernameTakenError, UserNotFoundError
 from cl_server.auth.migrate import VERSION_TABLE, upgrade_to_head
 from cl_server.auth.users import UserChanges, UserStore
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_auth_engine(f"sqlite:///{tmp_path / 'nested' / 'auth.db'}")
-    upgrade_to_head(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def store(engine: Engine) -> UserStore:
-    return UserStore(engine)
 
 
 def test_migration_creates_the_schema_with_its_own_version_table(

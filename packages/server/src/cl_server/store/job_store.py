@@ -403,8 +403,14 @@ class JobStore:
     # -- service configuration ------------------------------------------------------------
 
     def get_config(self) -> ServiceConfig:
-        with self._read() as session:
-            return _config(session.get(ServiceConfigRow, CONFIG_ROW_ID))
+        # Read on every access check (guest mode), so through Core like the job hot paths.
+        with self._read_core() as connection:
+            row = connection.execute(hot.GET_CONFIG, {"b_id": CONFIG_ROW_ID}).first()
+        if row is None:  # only if someone deleted the row the migration inserted
+            return ServiceConfig(guest_mode=True, updated_at=None, updated_by=None)
+        return ServiceConfig(
+            guest_mode=bool(row.guest_mode), updated_at=row.updated_at, updated_by=row.updated_by
+        )
 
     def set_guest_mode(
         self, enabled: bool, updated_by: str | None, now: int | None = None

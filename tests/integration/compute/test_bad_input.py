@@ -161,21 +161,23 @@ def test_missing_and_traversal_paths_keep_their_statuses(
 # --- wrongly typed claims -> 401 "JWT payload is invalid" ------------------------------------
 
 
+# Built at collection time, which can be many minutes before these tests run: an hour of
+# validity keeps "expired" from masking the wrongly typed claim each case is about.
 def _claims(**overrides: object) -> dict[str, object]:
     claims: dict[str, object] = {
         "id": "1",
         "permissions": ["*"],
         "is_admin": True,
-        "exp": int(time.time()) + 300,
+        "exp": int(time.time()) + 3600,
     }
     claims.update(overrides)
     return claims
 
 
 WRONG_CLAIMS = [
-    pytest.param(_claims(exp=str(int(time.time()) + 300)), id="exp-numeric-string"),
+    pytest.param(_claims(exp=str(int(time.time()) + 3600)), id="exp-numeric-string"),
     pytest.param(_claims(exp="soon"), id="exp-string"),
-    pytest.param(_claims(exp=float(int(time.time()) + 300)), id="exp-float"),
+    pytest.param(_claims(exp=float(int(time.time()) + 3600)), id="exp-float"),
     pytest.param(_claims(exp=True), id="exp-bool"),
     pytest.param(_claims(exp=None), id="exp-null"),
     pytest.param(_claims(id=1), id="id-int"),

@@ -74,25 +74,41 @@ def test_enforced_rules(keys) -> None:  # type: ignore[no-untyped-def]
     assert authorize("enforced", f"Bearer {admin}", source, admin=True).is_admin
 
 
+# Times are offsets from the moment the test runs (not from collection, which can be many
+# minutes earlier in a full run); ``NOW`` marks a claim value to be shifted.
+NOW = "now+"
+
+
+def _at_run_time(claims: dict[str, object]) -> dict[str, object]:
+    now = int(time.time())
+    return {
+        key: now + int(value[len(NOW) :])
+        if isinstance(value, str) and value.startswith(NOW)
+        else value
+        for key, value in claims.items()
+    }
+
+
 @pytest.mark.parametrize(
     ("claims", "message"),
     [
-        ({"exp": int(time.time()) - 10}, "JWT token has expired"),
+        ({"exp": f"{NOW}-10"}, "JWT token has expired"),
         ({"id": None}, "JWT payload is invalid"),
         ({"id": 7}, "JWT payload is invalid"),
         ({"is_admin": "yes"}, "JWT payload is invalid"),
         ({"permissions": "ai_inference_support"}, "JWT payload is invalid"),
-        ({"exp": str(int(time.time()) + 60)}, "JWT payload is invalid"),
-        ({"exp": float(int(time.time()) + 60)}, "JWT payload is invalid"),
+        ({"exp": str(int(time.time()) + 3600)}, "JWT payload is invalid"),
+        ({"exp": float(int(time.time()) + 3600)}, "JWT payload is invalid"),
         ({"exp": True}, "JWT payload is invalid"),
         ({"iat": "now"}, "JWT payload is invalid"),
-        ({"nbf": int(time.time()) + 600}, "Could not validate credentials"),
+        ({"nbf": f"{NOW}600"}, "Could not validate credentials"),
     ],
 )
 def test_bad_claims(keys, claims: dict[str, object], message: str) -> None:  # type: ignore[no-untyped-def]
     private, source = keys
+    token = _token(private, **_at_run_time(claims))
     with pytest.raises(NotAuthenticatedError, match=message):
-        authorize("enforced", f"Bearer {_token(private, **claims)}", source, admin=False)
+        authorize("enforced", f"Bearer {token}", source, admin=False)
 
 
 def test_wrong_key_and_algorithm(keys) -> None:  # type: ignore[no-untyped-def]

@@ -156,7 +156,8 @@ def test_held_back_progress_goes_out_when_due(store: JobStore, tmp_path: Path) -
             on_long_running=lambda: None,
         ):
             run.started()
-            run.report_progress(30)  # too soon after ``processing``: held back
+            time.sleep(0.05)  # the supervisor is asleep until its next known deadline (30 s)
+            run.report_progress(30)  # too soon after ``processing``: held back, and it must wake
             held = store.get_job(run.job.job_id)
             assert held is not None and held.progress == 0
             publisher.job_event.assert_not_called()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cl_server.lifecycle import remove_outputs
@@ -21,6 +22,10 @@ from cl_server.plugins.base import JobContext
 from cl_server.store import JobRecord, JobStore
 
 PROGRESS_INTERVAL_S = 0.25
+
+
+def _nothing() -> None:
+    return None
 
 
 class JobRun:
@@ -43,6 +48,7 @@ class JobRun:
         self._progress_lock = threading.Lock()
         self._last_sent_at = time.monotonic()
         self._held_progress: int | None = None
+        self._on_hold: Callable[[], None] = _nothing
         self._progress_closed = False
         # Every attempt starts from the input alone, so retries never see old outputs. A first
         # attempt has had no run that could have left any (saves a directory scan per job).
@@ -81,10 +87,18 @@ class JobRun:
         with self._progress_lock:
             if self._progress_closed or self.lost.is_set():
                 return
-            if time.monotonic() - self._last_sent_at < PROGRESS_INTERVAL_S:
-                self._held_progress = progress
+            if time.monotonic() - self._last_sent_at >= PROGRESS_INTERVAL_S:
+                self._send_progress(progress)
                 return
-            self._send_progress(progress)
+            newly_held = self._held_progress is None
+            self._held_progress = progress
+        if newly_held:  # outside the lock: the supervisor takes its own lock, then ours
+            self._on_hold()
+
+    def notify_on_hold(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever a report starts to be held back (the supervisor's wake-up:
+        it sleeps until the next thing it knows to be due)."""
+        self._on_hold = callback
 
     def held_progress_due_at(self) -> float | None:
         """When (``time.monotonic``) the held-back progress report may go out; ``None``: none."""

@@ -109,6 +109,8 @@ class RunSupervisor:
             announce_at=now + self._announce_after,
             leases={run.job.job_id: run.job.attempt for run in runs},
         )
+        for run in runs:
+            run.notify_on_hold(self._wake)
         with self._changed:
             self._batch = batch
             self._changed.notify()
@@ -120,6 +122,11 @@ class RunSupervisor:
                 self._changed.notify()
             with self._acting:  # an action already under way finishes before we return
                 pass
+
+    def _wake(self) -> None:
+        """Something new is due (a held-back progress report): work out the next wait again."""
+        with self._changed:
+            self._changed.notify()
 
     def _loop(self) -> None:
         while True:

@@ -16,6 +16,7 @@ import argparse
 import collections
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,18 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.job_overhead import (  # noqa: E402
     BrokerKind,
-    TerminalEvents,
+    cpu_seconds,
     make_bench_jpeg,
-    process_stack,
+    measured_stack,
     throughput_run,
 )
 
 TOP_FRAMES = 25
-
-
-def _cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
 
 
 def _summarise(raw: Path) -> str:
@@ -66,6 +62,33 @@ def _summarise(raw: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _start_py_spy(
+    py_spy: str, processes: dict[str, psutil.Process], out_dir: Path
+) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
+    """One ``py-spy record`` per process, writing collapsed stacks to ``out_dir/<name>.raw``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spies: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
+    for name, process in processes.items():
+        out = out_dir / f"{name}.raw"
+        command = [py_spy, "record", "--pid", str(process.pid), "--rate", "200"]
+        command += ["--format", "raw", "--nonblocking", "-o", str(out)]
+        spies[name] = (
+            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+            out,
+        )
+    return spies
+
+
+def _stop_py_spy(spies: dict[str, tuple[subprocess.Popen[bytes], Path]], out_dir: Path) -> None:
+    """Stop every recorder (SIGINT: py-spy writes its output) and summarise each profile."""
+    for spy, _ in spies.values():
+        spy.send_signal(signal.SIGINT)
+    for name, (spy, out) in spies.items():
+        spy.wait(60)
+        if out.exists():
+            (out_dir / f"{name}.txt").write_text(_summarise(out))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=400, help="jobs in the measured burst")
@@ -78,52 +101,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         image = make_bench_jpeg(work / "small.jpg")
-        with process_stack(work / "stack", workers=2, broker_kind=broker_kind) as stack:
-            events = TerminalEvents(stack.mqtt_host, stack.mqtt_port)
-            try:
-                throughput_run(stack.compute_url, events, image, 40)
-                processes = {
-                    name: psutil.Process(popen.pid) for name, popen in stack.processes.items()
-                }
-                processes["load generator"] = psutil.Process(os.getpid())
-                spies: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
-                if args.py_spy is not None:
-                    args.py_spy.mkdir(parents=True, exist_ok=True)
-                    for name, process in processes.items():
-                        if name == "load generator" or (
-                            name == "broker" and broker_kind == "mosquitto"
-                        ):
-                            continue
-                        out = args.py_spy / f"{name}.raw"
-                        spy = subprocess.Popen(
-                            [
-                                args.py_spy_bin,
-                                "record",
-                                "--pid",
-                                str(process.pid),
-                                "--rate",
-                                "200",
-                                "--format",
-                                "raw",
-                                "--nonblocking",
-                                "-o",
-                                str(out),
-                            ],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                        )
-                        spies[name] = (spy, out)
-                before = {name: _cpu_seconds(p) for name, p in processes.items()}
-                jobs_per_s = throughput_run(stack.compute_url, events, image, args.jobs)
-                after = {name: _cpu_seconds(p) for name, p in processes.items()}
-                for spy, _ in spies.values():
-                    spy.send_signal(2)  # SIGINT: py-spy writes its output and exits
-                for name, (spy, out) in spies.items():
-                    spy.wait(60)
-                    if out.exists():
-                        (args.py_spy / f"{name}.txt").write_text(_summarise(out))
-            finally:
-                events.close()
+        with measured_stack(work / "stack", 2, broker_kind, "sqlite") as (stack, events):
+            throughput_run(stack.compute_url, events, image, 40)
+            processes = stack.os_processes()
+            # Mosquitto is not a Python process; the load generator is this one.
+            profiled = {
+                n: p for n, p in processes.items() if broker_kind == "embedded" or n != "broker"
+            }
+            processes["load generator"] = psutil.Process(os.getpid())
+            spies = (
+                {} if args.py_spy is None else _start_py_spy(args.py_spy_bin, profiled, args.py_spy)
+            )
+            before = {name: cpu_seconds(p) for name, p in processes.items()}
+            jobs_per_s = throughput_run(stack.compute_url, events, image, args.jobs)
+            after = {name: cpu_seconds(p) for name, p in processes.items()}
+            if args.py_spy is not None:
+                _stop_py_spy(spies, args.py_spy)
 
     print(f"broker: {broker_kind}; {args.jobs} hash jobs, 2 workers: {jobs_per_s:.1f} jobs/s")
     total = 0.0

@@ -30,9 +30,9 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.job_overhead import process_stack  # noqa: E402
+from bench.job_overhead import cpu_seconds, process_stack  # noqa: E402
 from cl_client.compute_client import ComputeClient  # noqa: E402
-from cl_server.plugins.base import JobContext, PluginRunner  # noqa: E402
+from cl_server.plugins.base import JobContext  # noqa: E402
 from cl_server.plugins.registry import get_spec  # noqa: E402
 
 MEDIA = ROOT.parent / "shared" / "media"
@@ -47,12 +47,6 @@ def library(count: int) -> list[Path]:
     return [photos[i % len(photos)] for i in range(count)]
 
 
-def _runner(task_type: str) -> PluginRunner:
-    spec = get_spec(task_type)
-    assert spec is not None
-    return spec.load(None)
-
-
 def direct_loop(task_type: str, paths: list[Path], work: Path) -> float:
     """Seconds for the plugin's own runner over every path, one after another, one process.
 
@@ -61,16 +55,20 @@ def direct_loop(task_type: str, paths: list[Path], work: Path) -> float:
     """
     spec = get_spec(task_type)
     assert spec is not None
-    runner = _runner(task_type)
-    params = dict(spec.stored_params(spec.params_model()))
+    runner = spec.load(None)
+    defaults = spec.params_model()
+    params = dict(spec.stored_params(defaults))
     contexts: list[JobContext] = []
     for i, path in enumerate(paths):
         job_dir = work / f"{task_type}-{i}"
         (job_dir / "input").mkdir(parents=True)
         target = job_dir / "input" / path.name
         shutil.copyfile(path, target)
-        job_params = {**params, "input_path": f"input/{path.name}"}
-        job_params["output_path"] = spec.output_path(spec.params_model(), path.name)
+        job_params = {
+            **params,
+            "input_path": f"input/{path.name}",
+            "output_path": spec.output_path(defaults, path.name),
+        }
         contexts.append(
             JobContext(job_id=f"d{i}", job_dir=job_dir, input_path=target, params=job_params)
         )
@@ -104,11 +102,6 @@ async def service_batch(
     return elapsed
 
 
-def _cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000, help="paths per plugin")
@@ -122,14 +115,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         with process_stack(work / "stack", workers=2, tasks=PLUGINS) as stack:
+            processes = stack.os_processes()
+            processes["SDK (this process)"] = psutil.Process()
             for round_index in range(args.rounds):
-                processes = {
-                    name: psutil.Process(popen.pid) for name, popen in stack.processes.items()
-                }
-                processes["SDK (this process)"] = psutil.Process()
                 for task in PLUGINS:
                     direct[task].append(direct_loop(task, paths, work / f"direct-{round_index}"))
-                    cpu_before = {name: _cpu(p) for name, p in processes.items()}
+                    cpu_before = {name: cpu_seconds(p) for name, p in processes.items()}
                     service[task].append(
                         asyncio.run(
                             service_batch(
@@ -143,7 +134,7 @@ def main() -> None:
                         )
                     )
                     cpu = {
-                        name: (_cpu(p) - cpu_before[name]) / args.files * 1000
+                        name: (cpu_seconds(p) - cpu_before[name]) / args.files * 1000
                         for name, p in processes.items()
                     }
                     print(
@@ -154,7 +145,7 @@ def main() -> None:
                         flush=True,
                     )
 
-    photos = len({p for p in paths})
+    photos = len(set(paths))
     print()
     print(
         f"{args.files} files ({photos} distinct JPEGs from ../shared/media), medians of "

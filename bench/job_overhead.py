@@ -36,6 +36,7 @@ from typing import Literal
 
 import httpx
 import paho.mqtt.client as mqtt
+import psutil
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cl_client.paho_shutdown import shut_down_paho_client
@@ -72,6 +73,10 @@ class ProcessStack:
     def log(self, name: str) -> str:
         path = self.data_dir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def os_processes(self) -> dict[str, psutil.Process]:
+        """Each process of the stack by name, for reading its CPU time."""
+        return {name: psutil.Process(popen.pid) for name, popen in self.processes.items()}
 
     def check_alive(self) -> None:
         for name, process in self.processes.items():
@@ -216,6 +221,12 @@ def process_stack(
 # --------------------------------------------------------------------------- measuring
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    """User plus system CPU time the process has used so far."""
+    times = process.cpu_times()
+    return times.user + times.system
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -347,7 +358,7 @@ def throughput_run(compute_url: str, events: TerminalEvents, image: Path, jobs: 
 
 
 @contextmanager
-def _measured_stack(
+def measured_stack(
     work: Path, workers: int, broker_kind: BrokerKind, store: StoreKind
 ) -> Iterator[tuple[ProcessStack, TerminalEvents]]:
     """A fresh stack with ``workers`` workers and a listener for terminal events."""
@@ -373,7 +384,7 @@ def measure_latency(
     store: StoreKind = "sqlite",
 ) -> list[float]:
     """A fresh 1-worker stack; ``jobs`` sequential latencies after ``warmup`` jobs."""
-    with _measured_stack(work, 1, broker_kind, store) as (stack, events):
+    with measured_stack(work, 1, broker_kind, store) as (stack, events):
         latency_run(stack.compute_url, events, image, warmup)
         return latency_run(stack.compute_url, events, image, jobs)
 
@@ -387,7 +398,7 @@ def measure_throughput(
     store: StoreKind = "sqlite",
 ) -> float:
     """A fresh 2-worker stack; jobs/s for a burst of ``jobs`` after a ``warmup`` burst."""
-    with _measured_stack(work, 2, broker_kind, store) as (stack, events):
+    with measured_stack(work, 2, broker_kind, store) as (stack, events):
         throughput_run(stack.compute_url, events, image, warmup)
         return throughput_run(stack.compute_url, events, image, jobs)
 

@@ -448,12 +448,14 @@ def main() -> None:
                     rate = job_overhead.measure_throughput(run_dir / "two", image, args.jobs)
                 else:
                     rate = peer_throughput(system, str(image), args.jobs, run_dir)
+                load_throughput = _load()
                 result.jobs_per_s.append(rate)
-                result.load.append(f"{load_latency} | {_load()}")
+                result.load.append(f"{load_latency} | {load_throughput}")
                 print(
                     f"round {round_index + 1}: {name}: p50 {result.p50_ms[-1]:.1f} ms, "
                     f"p99 {result.p99_ms[-1]:.1f} ms, {rate:.1f} jobs/s "
-                    f"(load after latency run {load_latency}, after throughput run {_load()})",
+                    f"(load after latency run {load_latency}, "
+                    f"after throughput run {load_throughput})",
                     flush=True,
                 )
     print_table(results, args)

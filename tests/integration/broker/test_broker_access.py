@@ -48,7 +48,6 @@ pytestmark = pytest.mark.integration
 
 @dataclass
 class SecuredBroker:
-    kind: str
     host: str
     port: int
     credentials: ServiceCredentials
@@ -102,7 +101,7 @@ def mosquitto_from_cli(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Secured
     assert credentials.password not in result.output  # never printed
     assert f"mosquitto -c {out_dir / 'mosquitto.conf'}" in result.output
     process = _start_mosquitto(out_dir / "mosquitto.conf", port)
-    return process, SecuredBroker("mosquitto", "127.0.0.1", port, credentials)
+    return process, SecuredBroker("127.0.0.1", port, credentials)
 
 
 @pytest.fixture(
@@ -121,7 +120,7 @@ def secured(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SecuredB
     if request.param == "embedded":
         credentials = generate_service_credentials()
         with EmbeddedBroker("127.0.0.1", 0, credentials=credentials) as broker:
-            yield SecuredBroker("embedded", broker.host, broker.port, credentials)
+            yield SecuredBroker(broker.host, broker.port, credentials)
         return
     process, broker = mosquitto_from_cli(tmp_path)
     try:

@@ -21,7 +21,6 @@ from tests.support.event_recorder import recording_events
 from tests.support.jobs import submit_ok, wait_for_status
 from tests.support.media import make_jpeg
 from tests.support.stack import running_stack
-from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -41,11 +40,6 @@ def listed_workers(compute_url: str) -> list[str]:
     return sorted(w["worker_id"] for w in body["workers"] if w["state"] != "gone")
 
 
-def num_workers(compute_url: str) -> int:
-    count: int = httpx.get(f"{compute_url}/capabilities", timeout=10).json()["num_workers"]
-    return count
-
-
 def test_registry_ignores_forged_and_mismatched_capability_messages(tmp_path: Path) -> None:
     with running_stack(tmp_path, workers=0) as stack:
         url = stack.compute_url
@@ -60,7 +54,7 @@ def test_registry_ignores_forged_and_mismatched_capability_messages(tmp_path: Pa
             intruder.publish(worker_topic("anon-fake"), capability("anon-fake"), retain=True)
             # A valid message after both (same publisher as the mismatched one: arrives after it).
             service.publish(worker_topic("marker-1"), capability("marker-1"), retain=True)
-            wait_until(lambda: num_workers(url) >= 1, 10, "marker-1 never appeared")
+            stack.wait_for_workers(1, timeout=10)  # marker-1
             assert listed_workers(url) == ["marker-1"]
             caps = httpx.get(f"{url}/capabilities", timeout=10).json()
             assert caps["num_workers"] == 1
@@ -69,7 +63,7 @@ def test_registry_ignores_forged_and_mismatched_capability_messages(tmp_path: Pa
             # An anonymous "worker gone" for a real worker changes nothing either.
             intruder.publish(worker_topic("marker-1"), None, retain=True)
             service.publish(worker_topic("marker-2"), capability("marker-2"), retain=True)
-            wait_until(lambda: num_workers(url) >= 2, 10, "marker-2 never appeared")
+            stack.wait_for_workers(2, timeout=10)  # marker-2
             assert listed_workers(url) == ["marker-1", "marker-2"]
         finally:
             service.close()

@@ -11,6 +11,7 @@ from schemathesis.pytest.plugin import SchemathesisFunction
 
 from tests.integration.fuzz.fuzzing import Target
 from tests.support.stack import Stack, running_stack
+from tests.support.users import bearer
 
 UPLOAD_LIMIT = 256 * 1024
 """Small, so generated bodies can reach the 413 path."""
@@ -46,7 +47,7 @@ def admin_token(fuzz_stack: Stack) -> str:
 @pytest.fixture(scope="package")
 def user_ids(fuzz_stack: Stack, admin_token: str) -> tuple[int, int]:
     """The admin's id and that of a spare user the protected cases are redirected to."""
-    headers = {"Authorization": f"Bearer {admin_token}"}
+    headers = bearer(admin_token)
     with httpx.Client(base_url=fuzz_stack.auth_url, headers=headers, timeout=30) as client:
         me = client.get("/users/me")
         me.raise_for_status()

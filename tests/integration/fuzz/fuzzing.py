@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from cl_server.auth.app import create_app as create_auth_app
 from cl_server.compute.app import create_app as create_compute_app
 from cl_server.settings import AuthSettings, ComputeSettings
+from tests.support.users import bearer
 
 SEED: Final = 20261203
 """Fixed, so every run sends the same cases (``CL_FUZZ_SEED`` overrides it)."""
@@ -98,7 +99,13 @@ class Target:
     spare_id: int
     """A throwaway user; cases aimed at ``admin_id`` are sent to it instead."""
 
-    def send(self, case: Case) -> None:
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """The bearer header of ``token``; ``None`` without a token."""
+        return bearer(self.token) if self.token else None
+
+    def redirect(self, case: Case) -> None:
+        """Aim a PUT, PATCH or DELETE of ``admin_id`` at ``spare_id`` instead."""
         params = case.path_parameters
         if (
             case.method.upper() in PROTECTED_METHODS
@@ -106,5 +113,7 @@ class Target:
             and params.get("user_id") == self.admin_id
         ):
             params["user_id"] = self.spare_id
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        case.call_and_validate(base_url=self.base_url, headers=headers, checks=CHECKS)
+
+    def send(self, case: Case) -> None:
+        self.redirect(case)
+        case.call_and_validate(base_url=self.base_url, headers=self.headers, checks=CHECKS)

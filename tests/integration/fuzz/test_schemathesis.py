@@ -20,6 +20,7 @@ from tests.integration.fuzz.fuzzing import (
     schema_for,
 )
 from tests.support.stack import Stack
+from tests.support.users import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +46,7 @@ def test_compute_service(case: Case, compute_target: Target) -> None:
 def test_the_admin_survived(fuzz_stack: Stack, admin_token: str, user_ids: tuple[int, int]) -> None:
     """Runs last in this module: the admin the run used is intact and its token still valid, so
     the protected routes were really reached (not answered 401 after a revocation)."""
-    headers = {"Authorization": f"Bearer {admin_token}"}
+    headers = bearer(admin_token)
     me = httpx.get(f"{fuzz_stack.auth_url}/users/me", headers=headers)
     assert me.status_code == 200, me.text
     assert me.json()["id"] == user_ids[0]

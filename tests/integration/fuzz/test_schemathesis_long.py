@@ -21,7 +21,6 @@ from tests.integration.fuzz.fuzzing import (
     AUTH_DOCUMENT,
     CHECKS,
     COMPUTE_DOCUMENT,
-    PROTECTED_METHODS,
     Target,
     long_examples,
     schema_for,
@@ -74,20 +73,11 @@ def _run_workflow(schema: Any, target: Target, reset: Callable[[], None] = lambd
             super().setup()
 
         def before_call(self, case: Case) -> None:
-            params = case.path_parameters
-            if (
-                case.method.upper() in PROTECTED_METHODS
-                and params is not None
-                and params.get("user_id") == target.admin_id
-            ):
-                params["user_id"] = target.spare_id
+            target.redirect(case)
             super().before_call(case)
 
         def get_call_kwargs(self, case: Case) -> dict[str, Any]:
-            return {
-                "base_url": target.base_url,
-                "headers": {"Authorization": f"Bearer {target.token}"},
-            }
+            return {"base_url": target.base_url, "headers": target.headers}
 
         def validate_response(
             self, response: Response, case: Case, additional_checks: Any = None, **kwargs: Any
@@ -109,7 +99,7 @@ def _run_workflow(schema: Any, target: Target, reset: Callable[[], None] = lambd
 
 @pytest.mark.timeout(900)
 def test_auth_service_stateful(auth_target: Target) -> None:
-    headers = {"Authorization": f"Bearer {auth_target.token}"}
+    headers = auth_target.headers
     kept = {auth_target.admin_id, auth_target.spare_id}
 
     def remove_other_users() -> None:
@@ -129,7 +119,7 @@ def test_compute_service_stateful(compute_target: Target) -> None:
 
 
 def test_the_admin_survived_the_long_run(auth_target: Target, compute_target: Target) -> None:
-    headers = {"Authorization": f"Bearer {auth_target.token}"}
+    headers = auth_target.headers
     me = httpx.get(f"{auth_target.base_url}/users/me", headers=headers)
     assert me.status_code == 200, me.text
     assert me.json()["is_admin"] is True

@@ -7,11 +7,10 @@ compute keeps running.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -27,25 +26,17 @@ from cl_server.compute.app import create_app as create_compute_app
 from cl_server.compute.revocations import RevocationCache
 from cl_server.settings import AuthSettings, ComputeSettings
 from cl_server.store import JobStore
+from tests.support.cli_stack import free_port
 from tests.support.media import make_jpeg
+from tests.support.users import bearer
 from tests.support.uvicorn_thread import serve_app
+from tests.support.waiting import wait_until
 
 Broker = Literal["embedded", "none"]
 ADMIN_PASSWORD = "admin-revocation-pw"
 USER_PASSWORD = "pw-revocation"
 REVOCATION_DEADLINE_S = 5.0
 """The project's promise: a revocation reaches compute within this long."""
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @dataclass
@@ -55,7 +46,6 @@ class RevocationStack:
     compute_app: FastAPI
     photo: Path
     auth_exit: ExitStack
-    users: list[str] = field(default_factory=list[str])
 
     @property
     def revocations(self) -> RevocationCache:
@@ -136,7 +126,7 @@ def revocation_stack(
             stack.callback(embedded.stop)
             mqtt_host, mqtt_port = embedded.host, embedded.port
         else:
-            mqtt_host, mqtt_port = "127.0.0.1", _unused_port()
+            mqtt_host, mqtt_port = "127.0.0.1", free_port()
 
         auth_exit = stack.enter_context(ExitStack())
         auth_settings = AuthSettings(data_dir=data_dir, admin_password=SecretStr(ADMIN_PASSWORD))
@@ -168,11 +158,7 @@ def revocation_stack(
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> float:
     """Poll every 20 ms until ``predicate()``; return the seconds it took or raise."""
     started = time.monotonic()
-    while not predicate():
-        elapsed = time.monotonic() - started
-        if elapsed > timeout:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.02)
+    wait_until(predicate, timeout, f"{what}: not within {timeout} s", interval=0.02)
     return time.monotonic() - started
 
 

@@ -13,11 +13,12 @@ import pytest
 
 from tests.integration.revocation.conftest import (
     REVOCATION_DEADLINE_S,
+    USER_PASSWORD,
     RevocationStack,
-    bearer,
     revocation_stack,
     wait_for,
 )
+from tests.support.users import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +78,7 @@ def test_change_revokes_the_existing_token_at_compute_within_5_s(
 
     # What the user can do now is what the record says.
     login = httpx.post(
-        f"{stack.auth_url}/auth/token", data={"username": name, "password": "pw-revocation"}
+        f"{stack.auth_url}/auth/token", data={"username": name, "password": USER_PASSWORD}
     )
     if change in ("delete", "is_active=false"):
         assert login.status_code == 401

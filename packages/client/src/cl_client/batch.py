@@ -171,9 +171,7 @@ async def submit_batch(
                     poll_fallback=False,
                 )
                 if job.status not in TERMINAL_STATUSES:
-                    item.job = await client._wait_for_job(  # pyright: ignore[reportPrivateUsage]
-                        job.job_id, None, timeout, fetched=True
-                    )
+                    item.job = await client.wait_for_job(job.job_id, timeout=timeout, fetched=True)
             except Exception as exc:  # one bad file must not stop the batch
                 item.error = exc
             finally:

@@ -234,6 +234,8 @@ class ComputeClient(AsyncCloseable):
         job_id: str,
         poll_interval: float | None = None,
         timeout: float | None = None,
+        *,
+        fetched: bool = False,
     ) -> JobResponse:
         """Poll until the job is terminal; returns the final job.
 
@@ -241,23 +243,12 @@ class ComputeClient(AsyncCloseable):
         event for the job wakes the wait at once, so a finished job is noticed without waiting
         out the current delay. Raises :class:`~cl_client.exceptions.JobTimeoutError` (a
         ``TimeoutError``) when ``timeout`` seconds pass first.
-        """
-        return await self._wait_for_job(job_id, poll_interval, timeout, fetched=False)
 
-    async def _wait_for_job(
-        self,
-        job_id: str,
-        poll_interval: float | None,
-        timeout: float | None,
-        *,
-        fetched: bool,
-    ) -> JobResponse:
-        """``wait_for_job``; ``fetched``: the caller has just read the job, not terminal yet.
-
-        Then, with MQTT connected, the first read waits for the job's terminal event (or the
-        first poll delay) instead of asking again at once: a batch of short jobs saves a
-        request per job. An event that came before the listener is replayed from the
-        monitor's buffer, so it still wakes the wait.
+        ``fetched=True`` says the caller has just read the job and it was not terminal: then,
+        with MQTT connected, the first read waits for the job's terminal event (or the first
+        delay) instead of asking again at once, which saves a batch of short jobs a request per
+        job. An event that came before the listener is replayed from the monitor's buffer, so
+        it still wakes the wait.
         """
         loop = asyncio.get_running_loop()
         backoff = PollBackoff(
@@ -274,27 +265,21 @@ class ComputeClient(AsyncCloseable):
 
         token = self._mqtt.add_job_listener(job_id, on_event)
         start = loop.time()
-        skip_read = fetched and self._mqtt.connected
+        read_now = not (fetched and self._mqtt.connected)
         try:
             while True:
-                if skip_read:
-                    skip_read = False
-                    first_wait = backoff.next_delay()
-                    if timeout is not None:
-                        first_wait = min(first_wait, timeout + 0.05)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), first_wait)
-                wake.clear()
-                job = await self.get_job(job_id)
-                if job.status in TERMINAL_STATUSES:
-                    return job
-                elapsed = loop.time() - start
-                if timeout is not None and elapsed > timeout:
-                    raise JobTimeoutError(job_id, timeout, job.status, job.waiting_reason)
+                if read_now:
+                    wake.clear()
+                    job = await self.get_job(job_id)
+                    if job.status in TERMINAL_STATUSES:
+                        return job
+                    if timeout is not None and loop.time() - start > timeout:
+                        raise JobTimeoutError(job_id, timeout, job.status, job.waiting_reason)
+                read_now = True
                 delay = backoff.next_delay()
                 if timeout is not None:
                     # Wake just after the deadline so the timeout fires on time.
-                    delay = min(delay, max(timeout - elapsed, 0.0) + 0.05)
+                    delay = min(delay, max(timeout - (loop.time() - start), 0.0) + 0.05)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), delay)
         finally:

@@ -202,12 +202,6 @@ broker_app = typer.Typer(
 app.add_typer(broker_app, name="broker")
 
 
-def _credentials_source(settings: MqttSettings) -> str:
-    if settings.mqtt_username and settings.mqtt_password is not None:
-        return "CL_MQTT_USERNAME / CL_MQTT_PASSWORD"
-    return str(settings.service_credentials_path)
-
-
 @broker_app.callback()
 def broker(
     ctx: typer.Context,
@@ -228,7 +222,7 @@ def broker(
     typer.echo(f"starting the embedded MQTT broker (amqtt) on {host}:{port}")
     typer.echo(
         f"publishing needs the service account {credentials.username!r} "
-        f"(from {_credentials_source(settings)}); anonymous clients may only subscribe"
+        f"(from {settings.credentials_source}); anonymous clients may only subscribe"
     )
     run(host, port, credentials)
 
@@ -270,7 +264,7 @@ def mosquitto_config(
                 f"inference/workers/+ only; {user!r} reads and writes everything",
                 f"  {files.config.name:<15} listener {bind}:{port} using both, "
                 "anonymous reading allowed",
-                f"service credentials: {_credentials_source(settings)}",
+                f"service credentials: {settings.credentials_source}",
                 "  compute and workers sharing this data directory use them as they are; on",
                 "  other machines set CL_MQTT_USERNAME and CL_MQTT_PASSWORD to the same values",
                 "run the broker:",

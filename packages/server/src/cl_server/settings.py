@@ -12,6 +12,12 @@ from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SERVICE_CREDENTIALS_FILE = "mqtt-service.json"
+"""The MQTT service credentials' file name inside ``keys_dir`` (the default
+``MqttSettings.service_credentials_path``)."""
+
+ENV_CREDENTIALS_LABEL = "CL_MQTT_USERNAME / CL_MQTT_PASSWORD"
+
 
 def default_data_dir() -> Path:
     return Path(user_data_dir("cl-server", appauthor=False))
@@ -24,6 +30,10 @@ class _Settings(BaseSettings):
         default_factory=default_data_dir,
         validation_alias=AliasChoices("CL_SERVER_DIR", "data_dir"),
     )
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
 
 
 class MqttSettings(_Settings):
@@ -39,7 +49,20 @@ class MqttSettings(_Settings):
 
     @property
     def service_credentials_path(self) -> Path:
-        return self.mqtt_credentials_file or self.data_dir / "keys" / "mqtt-service.json"
+        return self.mqtt_credentials_file or self.keys_dir / SERVICE_CREDENTIALS_FILE
+
+    @property
+    def credentials_from_env(self) -> bool:
+        """Both ``CL_MQTT_USERNAME`` and ``CL_MQTT_PASSWORD`` are set, so they are used instead of
+        the credentials file."""
+        return bool(self.mqtt_username) and self.mqtt_password is not None
+
+    @property
+    def credentials_source(self) -> str:
+        """Where the service credentials come from, for messages."""
+        if self.credentials_from_env:
+            return ENV_CREDENTIALS_LABEL
+        return str(self.service_credentials_path)
 
 
 class AuthSettings(_Settings):
@@ -54,10 +77,6 @@ class AuthSettings(_Settings):
     @property
     def database_url(self) -> str:
         return self.auth_database_url or f"sqlite:///{self.data_dir / 'auth.db'}"
-
-    @property
-    def keys_dir(self) -> Path:
-        return self.data_dir / "keys"
 
 
 class StoreSettings(_Settings):

@@ -22,14 +22,13 @@ from cl_client.cli.common import (
     ComputeUrlOpt,
     StoreUrlOpt,
     ensure_password,
-    fail,
     login_failed,
     print_json,
     report_deleted,
     root_app,
     run,
 )
-from cl_client.cli.passwords import PasswordStdinOpt, read_stdin_password, resolve_password
+from cl_client.cli.passwords import PasswordStdinOpt, new_password_or_fail, stdin_password_or_fail
 from cl_client.cli.users import print_users
 from cl_client.exceptions import ServerUnreachableError, UnauthorizedError, raise_for_status
 
@@ -73,10 +72,7 @@ def admin_options(
     )
     ctx.obj = state
     if password_stdin:
-        try:
-            state.password = read_stdin_password()
-        except CliError as exc:
-            fail(state, str(exc), exc.exit_code)
+        state.password = stdin_password_or_fail(state)
 
 
 @asynccontextmanager
@@ -142,12 +138,9 @@ def users_create(
 ) -> None:
     """Create a user."""
     state = _state(ctx)
-    try:
-        new_password = resolve_password(
-            password, from_stdin=password_stdin, what=f"password for {name}", confirm=True
-        )
-    except CliError as exc:
-        fail(state, str(exc), exc.exit_code)
+    new_password = new_password_or_fail(
+        state, password, from_stdin=password_stdin, what=f"password for {name}"
+    )
     request = UserCreateRequest(
         username=name,
         password=new_password,
@@ -176,10 +169,7 @@ def users_update(
     """Change a user's password, permissions or admin flag."""
     state = _state(ctx)
     if password_stdin:
-        try:
-            password = read_stdin_password(f"new password for {name}")
-        except CliError as exc:
-            fail(state, str(exc), exc.exit_code)
+        password = stdin_password_or_fail(state, f"new password for {name}")
     request = UserUpdateRequest(
         password=password,
         permissions=_parse_permissions(permissions),

@@ -31,7 +31,15 @@ from cl_client.exceptions import (
     WorkerUnavailableError,
 )
 from cl_client.mqtt_monitor import MQTTJobMonitor
-from cl_client.server_config import ENV_NAMES, ServerConfig
+from cl_client.server_config import (
+    DEFAULT_AUTH_URL,
+    DEFAULT_COMPUTE_URL,
+    DEFAULT_MQTT_HOST,
+    DEFAULT_MQTT_PORT,
+    DEFAULT_STORE_URL,
+    ENV_NAMES,
+    ServerConfig,
+)
 from cl_client.session_manager import SessionManager
 
 
@@ -54,10 +62,6 @@ class CliError(Exception):
         self.details: dict[str, object] = dict(details or {})
         self.hints: list[str] = list(hints)
 
-
-DEFAULT_AUTH_URL = "http://localhost:8000"
-DEFAULT_COMPUTE_URL = "http://localhost:8002"
-DEFAULT_STORE_URL = "http://localhost:8001"
 
 # Service URL options, the same in ``cl-client`` and ``cl-admin``. They read the environment
 # variables of the SDK's ``ServerConfig`` (``CL_AUTH_URL``, then the older ``AUTH_URL``; ...).
@@ -109,8 +113,8 @@ class CliState:
     auth_url: str = DEFAULT_AUTH_URL
     compute_url: str = DEFAULT_COMPUTE_URL
     store_url: str = DEFAULT_STORE_URL
-    mqtt_broker: str = "localhost"
-    mqtt_port: int = 1883
+    mqtt_broker: str = DEFAULT_MQTT_HOST
+    mqtt_port: int = DEFAULT_MQTT_PORT
     no_auth: bool = False
     json_output: bool = False
     #: Jobs the running command follows that have not ended (for Ctrl-C and lost servers).

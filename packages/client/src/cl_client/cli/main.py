@@ -14,23 +14,23 @@ from cl_client.cli import plugins
 from cl_client.cli.common import (
     DEFAULT_AUTH_URL,
     DEFAULT_COMPUTE_URL,
+    DEFAULT_MQTT_HOST,
+    DEFAULT_MQTT_PORT,
     DEFAULT_STORE_URL,
     AuthUrlOpt,
-    CliError,
     CliState,
     ComputeUrlOpt,
     MqttHostOpt,
     MqttPortOpt,
     StoreUrlOpt,
     compute_client,
-    fail,
     get_state,
     print_json,
     root_app,
     run,
 )
 from cl_client.cli.job_commands import jobs_app
-from cl_client.cli.passwords import PasswordStdinOpt, read_stdin_password
+from cl_client.cli.passwords import PasswordStdinOpt, stdin_password_or_fail
 from cl_client.cli.users import user_app
 from cl_client.cli.workers import workers_app
 
@@ -74,8 +74,8 @@ def main_options(
     auth_url: AuthUrlOpt = DEFAULT_AUTH_URL,
     compute_url: ComputeUrlOpt = DEFAULT_COMPUTE_URL,
     store_url: StoreUrlOpt = DEFAULT_STORE_URL,
-    mqtt_broker: MqttHostOpt = "localhost",
-    mqtt_port: MqttPortOpt = 1883,
+    mqtt_broker: MqttHostOpt = DEFAULT_MQTT_HOST,
+    mqtt_port: MqttPortOpt = DEFAULT_MQTT_PORT,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Ignore credentials; send no token.")
     ] = False,
@@ -102,10 +102,7 @@ def main_options(
         json_output=json_output,
     )
     if password_stdin:
-        try:
-            state.password = read_stdin_password()
-        except CliError as exc:
-            fail(state, str(exc), exc.exit_code)
+        state.password = stdin_password_or_fail(state)
 
 
 plugins.register(app)

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from cl_client.cli.common import CliError
+from cl_client.cli.common import CliError, CliState, fail
 
 PasswordStdinOpt = Annotated[
     bool,
@@ -66,6 +66,22 @@ def resolve_password(
     if not password:
         raise CliError(f"the {what} must not be empty", exit_code=2)
     return password
+
+
+def stdin_password_or_fail(state: CliState, what: str = "password") -> str:
+    """``read_stdin_password(what)``, or the error printed through ``fail`` (its exit code)."""
+    try:
+        return read_stdin_password(what)
+    except CliError as exc:
+        fail(state, str(exc), exc.exit_code)
+
+
+def new_password_or_fail(state: CliState, given: str | None, *, from_stdin: bool, what: str) -> str:
+    """A new user's password (``resolve_password`` asking twice), or the error through ``fail``."""
+    try:
+        return resolve_password(given, from_stdin=from_stdin, what=what, confirm=True)
+    except CliError as exc:
+        fail(state, str(exc), exc.exit_code)
 
 
 def warn_password_in_argv() -> None:

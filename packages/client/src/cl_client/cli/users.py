@@ -10,9 +10,7 @@ from rich.table import Table
 
 from cl_client.auth_models import UserCreateRequest, UserResponse, UserUpdateRequest
 from cl_client.cli.common import (
-    CliError,
     CliState,
-    fail,
     get_state,
     logged_in_session,
     print_json,
@@ -21,8 +19,8 @@ from cl_client.cli.common import (
 )
 from cl_client.cli.passwords import (
     PasswordStdinOpt,
-    read_stdin_password,
-    resolve_password,
+    new_password_or_fail,
+    stdin_password_or_fail,
     warn_password_in_argv,
 )
 
@@ -71,12 +69,9 @@ def user_create(
     state = get_state(ctx)
     if password is not None and not password_stdin:
         warn_password_in_argv()
-    try:
-        new_password = resolve_password(
-            password, from_stdin=password_stdin, what=f"password for {username}", confirm=True
-        )
-    except CliError as exc:
-        fail(state, str(exc), exc.exit_code)
+    new_password = new_password_or_fail(
+        state, password, from_stdin=password_stdin, what=f"password for {username}"
+    )
 
     async def go() -> None:
         async with logged_in_session(state) as session:
@@ -133,10 +128,7 @@ def user_update(
     """Change a user; -p replaces the whole permission list."""
     state = get_state(ctx)
     if password_stdin:
-        try:
-            password = read_stdin_password(f"new password for user {user_id}")
-        except CliError as exc:
-            fail(state, str(exc), exc.exit_code)
+        password = stdin_password_or_fail(state, f"new password for user {user_id}")
     request = UserUpdateRequest(
         password=password,
         permissions=list(permissions) if permissions is not None else None,

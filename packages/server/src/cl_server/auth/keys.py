@@ -12,13 +12,14 @@ The directory is made owner-only (0700). On start:
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from cl_server.private_files import ensure_private_dir, write_private_file
 
 logger = logging.getLogger(__name__)
 
@@ -55,17 +56,6 @@ def _private_pem(private_key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _write_file(path: Path, data: bytes, mode: int) -> None:
-    """Write through a temporary file created with ``mode``, so the key is never world-readable."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    tmp.chmod(mode)  # the umask may have removed bits from ``mode``
-    tmp.replace(path)
-
-
 def _load_private(path: Path) -> ec.EllipticCurvePrivateKey | None:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -93,8 +83,7 @@ def _same_public_key(pem_on_disk: bytes, expected_pem: str) -> bool:
 
 def load_or_create_keys(keys_dir: Path) -> KeyPair:
     """Return the persisted key pair, creating or repairing the files as described above."""
-    keys_dir.mkdir(parents=True, exist_ok=True)
-    keys_dir.chmod(0o700)
+    ensure_private_dir(keys_dir)
     private_path = keys_dir / PRIVATE_KEY_FILE
     public_path = keys_dir / PUBLIC_KEY_FILE
 
@@ -104,7 +93,7 @@ def load_or_create_keys(keys_dir: Path) -> KeyPair:
         try:
             on_disk = public_path.read_bytes()
         except FileNotFoundError:
-            _write_file(public_path, public_pem.encode("ascii"), 0o644)
+            write_private_file(public_path, public_pem.encode("ascii"), 0o644)
             logger.info("Wrote missing public key %s", public_path)
             on_disk = None
         if on_disk is None or _same_public_key(on_disk, public_pem):
@@ -115,7 +104,7 @@ def load_or_create_keys(keys_dir: Path) -> KeyPair:
 
     private_key = ec.generate_private_key(ec.SECP256R1())
     public_pem = public_pem_of(private_key)
-    _write_file(private_path, _private_pem(private_key), 0o600)
-    _write_file(public_path, public_pem.encode("ascii"), 0o644)
+    write_private_file(private_path, _private_pem(private_key), 0o600)
+    write_private_file(public_path, public_pem.encode("ascii"), 0o644)
     logger.info("Generated a new ES256 key pair in %s", keys_dir)
     return KeyPair(private_key=private_key, public_key_pem=public_pem)

@@ -21,11 +21,10 @@ from cl_server.auth.keys import KeyPair, load_or_create_keys
 from cl_server.auth.migrate import upgrade_to_head
 from cl_server.auth.passwords import PasswordHasher
 from cl_server.auth.revocations import RevocationReader
-from cl_server.auth.tokens import decode_token, issue_token
+from cl_server.auth.tokens import INVALID_PAYLOAD, decode_token, issue_token
 from cl_server.auth.users import UserChanges, UserRecord, UserStore
 from cl_server.settings import AuthSettings
 
-INVALID_PAYLOAD = "JWT payload is invalid"
 """401 detail for a validly signed token with missing or wrongly typed claims (as compute)."""
 
 

@@ -25,6 +25,8 @@ TOKEN_VERSION_CLAIM = "token_version"
 REQUIRED_CLAIMS = ("id", "permissions", "is_admin", "exp")
 CLOCK_LEEWAY_S = 60.0
 """How far in the future ``iat``/``nbf`` may be (clocks of separate hosts drift)."""
+INVALID_PAYLOAD = "JWT payload is invalid"
+"""The 401 message for a token whose claims are missing or wrongly typed (both services)."""
 
 
 class TokenClaims(BaseModel):

@@ -86,7 +86,6 @@ class ReadOnlyAnonymousTopicPlugin(BaseTopicPlugin):
     @dataclass
     class Config(BaseTopicPlugin.Config):
         service_username: str = ""
-        anonymous_readable: list[str] = field(default_factory=lambda: list(ANONYMOUS_READABLE))
 
     async def topic_filtering(
         self,
@@ -100,7 +99,7 @@ class ReadOnlyAnonymousTopicPlugin(BaseTopicPlugin):
             return True
         if action == Action.SUBSCRIBE:
             return topic is not None and any(
-                filter_covered_by(topic, allowed) for allowed in config.anonymous_readable
+                filter_covered_by(topic, allowed) for allowed in ANONYMOUS_READABLE
             )
         # RECEIVE: what the subscription (checked above) matches. PUBLISH: never.
         return action == Action.RECEIVE

@@ -17,18 +17,16 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cl_server.private_files import ensure_private_dir, write_private_file
 from cl_server.settings import MqttSettings
 
 logger = logging.getLogger(__name__)
 
 SERVICE_USERNAME = "cl-service"
-CREDENTIALS_FILE = "mqtt-service.json"
-"""Inside ``<data_dir>/keys``; ``MqttSettings.service_credentials_path`` gives the full path."""
 
 
 @dataclass(frozen=True)
@@ -63,37 +61,6 @@ def _decode(data: bytes) -> ServiceCredentials | None:
     return ServiceCredentials(username=username, password=password)
 
 
-def _write_private(path: Path, data: bytes, *, replace: bool) -> bool:
-    """Write ``data`` to ``path`` with mode 0600, never exposing a partial file.
-
-    The bytes go to a temporary file first; it is then hard-linked into place, which fails when
-    ``path`` exists (another process starting at the same moment won the race; False is
-    returned), or, with ``replace``, renamed over whatever is there.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.chmod(0o600)  # the umask may have removed bits (none to remove, but be explicit)
-        if replace:
-            tmp.replace(path)
-            return True
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        except OSError:  # a file system without hard links: last writer wins, rarely racing
-            if path.exists():
-                return False
-            tmp.replace(path)
-        return True
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def load_or_create_service_credentials(path: Path) -> ServiceCredentials:
     """The credentials stored at ``path``, generated and saved (0600) when the file is missing.
 
@@ -102,18 +69,18 @@ def load_or_create_service_credentials(path: Path) -> ServiceCredentials:
     password file made from the old ones must be generated again. A file provisioned by someone
     else (another owner, a read-only directory) is used as it is.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(PermissionError):  # not ours to tighten
-        path.parent.chmod(0o700)
+    ensure_private_dir(path.parent, foreign_ok=True)
     for _ in range(3):
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             created = generate_service_credentials()
-            if _write_private(path, _encode(created), replace=False):
-                logger.info("Generated MQTT service credentials in %s", path)
-                return created
-            continue  # someone else just wrote it: read theirs
+            try:
+                write_private_file(path, _encode(created), 0o600, exclusive=True)
+            except FileExistsError:
+                continue  # someone else just wrote it: read theirs
+            logger.info("Generated MQTT service credentials in %s", path)
+            return created
         existing = _decode(data)
         if existing is not None:
             if path.stat().st_mode & 0o077:
@@ -122,7 +89,7 @@ def load_or_create_service_credentials(path: Path) -> ServiceCredentials:
             return existing
         logger.warning("Ignoring malformed MQTT service credentials %s; making new ones", path)
         created = generate_service_credentials()
-        _write_private(path, _encode(created), replace=True)
+        write_private_file(path, _encode(created), 0o600)
         return created
     raise OSError(f"could not read or create the MQTT service credentials in {path}")
 
@@ -130,10 +97,10 @@ def load_or_create_service_credentials(path: Path) -> ServiceCredentials:
 def service_credentials(settings: MqttSettings) -> ServiceCredentials:
     """What this process uses: ``CL_MQTT_USERNAME``/``CL_MQTT_PASSWORD`` when both are set,
     otherwise the data directory's credentials file (created on first use)."""
-    if settings.mqtt_username and settings.mqtt_password is not None:
-        return ServiceCredentials(
-            username=settings.mqtt_username, password=settings.mqtt_password.get_secret_value()
-        )
+    if settings.credentials_from_env:
+        username, password = settings.mqtt_username, settings.mqtt_password
+        assert username is not None and password is not None  # what credentials_from_env means
+        return ServiceCredentials(username=username, password=password.get_secret_value())
     if settings.mqtt_username or settings.mqtt_password is not None:
         logger.warning(
             "Only one of CL_MQTT_USERNAME / CL_MQTT_PASSWORD is set; using %s instead",

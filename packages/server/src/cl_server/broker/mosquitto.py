@@ -25,6 +25,7 @@ from pathlib import Path
 
 from cl_client.topics import JOB_EVENTS_TOPIC, WORKER_TOPIC_FILTER
 from cl_server.broker.credentials import ServiceCredentials
+from cl_server.private_files import write_private_file
 
 PBKDF2_ITERATIONS = 101
 """``mosquitto_passwd``'s default. Enough here: the password is 256 random bits, so the hash
@@ -95,16 +96,6 @@ class MosquittoFiles:
     acl_file: Path
 
 
-def _write(path: Path, text: str, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    tmp.chmod(mode)
-    tmp.replace(path)
-
-
 def write_mosquitto_config(
     out_dir: Path,
     credentials: ServiceCredentials,
@@ -127,9 +118,9 @@ def write_mosquitto_config(
         password_file=out_dir / PASSWORD_FILE,
         acl_file=out_dir / ACL_FILE,
     )
-    _write(files.password_file, password_file_text(credentials), 0o600)
-    _write(files.acl_file, acl_file_text(credentials), 0o644)
-    _write(
+    write_private_file(files.password_file, password_file_text(credentials).encode(), 0o600)
+    write_private_file(files.acl_file, acl_file_text(credentials).encode(), 0o644)
+    write_private_file(
         files.config,
         config_text(
             bind=bind,
@@ -137,7 +128,7 @@ def write_mosquitto_config(
             password_file=files.password_file,
             acl_file=files.acl_file,
             run_as=run_as,
-        ),
+        ).encode(),
         0o644,
     )
     return files

@@ -9,13 +9,11 @@ from typing import Literal
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
-from cl_server.auth.tokens import TOKEN_VERSION_CLAIM
+from cl_server.auth.tokens import CLOCK_LEEWAY_S, INVALID_PAYLOAD, TOKEN_VERSION_CLAIM
 from cl_server.compute.errors import ForbiddenError, NotAuthenticatedError
 from cl_server.compute.public_key import PublicKeySource, PublicKeyUnavailableError
 
 REQUIRED_JOB_PERMISSION = "ai_inference_support"
-CLOCK_LEEWAY_S = 60.0
-"""``iat``/``nbf`` may lie this far in the future: the auth host's clock may run ahead."""
 AccessState = Literal["auth_disabled", "guest", "enforced"]
 
 
@@ -70,9 +68,9 @@ def _claims_to_caller(claims: dict[str, object]) -> Caller:
     is_admin = claims.get("is_admin", False)
     permissions = claims.get("permissions", [])
     if not isinstance(user_id, str) or not isinstance(is_admin, bool):
-        raise NotAuthenticatedError("JWT payload is invalid")
+        raise NotAuthenticatedError(INVALID_PAYLOAD)
     if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
-        raise NotAuthenticatedError("JWT payload is invalid")
+        raise NotAuthenticatedError(INVALID_PAYLOAD)
     return Caller(user_id=user_id, is_admin=is_admin, permissions=[str(p) for p in permissions])
 
 
@@ -83,9 +81,9 @@ def _time_claim(claims: dict[str, object], name: str, *, integer: bool = False) 
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise NotAuthenticatedError("JWT payload is invalid")
+        raise NotAuthenticatedError(INVALID_PAYLOAD)
     if integer and not isinstance(value, int):
-        raise NotAuthenticatedError("JWT payload is invalid")
+        raise NotAuthenticatedError(INVALID_PAYLOAD)
     return value
 
 
@@ -105,7 +103,7 @@ def _token_version(claims: dict[str, object]) -> int:
     """The ``token_version`` claim (``cl_server.auth.revocations``); absent (older tokens) is 0."""
     value = claims.get(TOKEN_VERSION_CLAIM, 0)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise NotAuthenticatedError("JWT payload is invalid")
+        raise NotAuthenticatedError(INVALID_PAYLOAD)
     return value
 
 
@@ -148,7 +146,7 @@ def verify_token(token: str, keys: PublicKeySource) -> Caller:
     except jwt.ExpiredSignatureError as exc:
         raise NotAuthenticatedError("JWT token has expired") from exc
     except jwt.MissingRequiredClaimError as exc:
-        raise NotAuthenticatedError("JWT payload is invalid") from exc
+        raise NotAuthenticatedError(INVALID_PAYLOAD) from exc
     except jwt.InvalidTokenError as exc:
         raise NotAuthenticatedError("Could not validate credentials") from exc
     caller = _claims_to_caller(claims)

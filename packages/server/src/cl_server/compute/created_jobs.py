@@ -9,9 +9,9 @@ instance, or created before a restart) fall back to the store.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
+from cl_server.metrics.recent import Recent
 from cl_server.store import JobRecord
 
 DEFAULT_CAPACITY = 10_000
@@ -22,15 +22,12 @@ class CreatedJobs:
         self, store_lookup: Callable[[str], JobRecord | None], capacity: int = DEFAULT_CAPACITY
     ) -> None:
         self._store_lookup = store_lookup
-        self._capacity = capacity
-        self._records: OrderedDict[str, JobRecord] = OrderedDict()
+        self._records: Recent[str, JobRecord] = Recent(capacity)
         self._lock = threading.Lock()  # remembered from request threads, read from feed threads
 
     def remember(self, record: JobRecord) -> None:
         with self._lock:
-            self._records[record.job_id] = record
-            if len(self._records) > self._capacity:
-                self._records.popitem(last=False)
+            self._records.put(record.job_id, record)
 
     def facts(self, job_id: str) -> JobRecord | None:
         """The job as created (owner and task type never change), or as the store has it now."""

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import httpx
@@ -119,9 +119,7 @@ class RevocationCache:
         except (httpx.HTTPError, httpx.InvalidURL, TimeoutError) as exc:
             raise RevocationFetchError(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code == 304 and snapshot.etag is not None:
-            self._snapshot = _Snapshot(
-                snapshot.min_versions, snapshot.deleted, snapshot.etag, time.monotonic()
-            )
+            self._snapshot = replace(snapshot, fetched_at=time.monotonic())
             return
         if response.status_code != 200:
             raise RevocationFetchError(f"HTTP {response.status_code}")
@@ -150,11 +148,10 @@ class RevocationCache:
     def _log_failure(self, exc: RevocationFetchError) -> None:
         now = time.monotonic()
         first = self._failing_since is None
-        since = self._failing_since = now if self._failing_since is None else self._failing_since
+        if self._failing_since is None:
+            self._failing_since = now
         age = self.age
-        if self._warned:
-            logger.debug("revocation list fetch failed again: %s", exc)
-        elif age is not None or now - since >= self._warn_after:
+        if not self._warned and (age is not None or now - self._failing_since >= self._warn_after):
             self._warned = True
             kept = (
                 "revoking nothing until it answers"

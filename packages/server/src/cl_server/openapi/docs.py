@@ -42,9 +42,11 @@ def offline_redoc_bundle() -> bytes:
 
 def offline_app(**kwargs: Any) -> FastAPI:
     """A ``FastAPI`` app whose ``/docs`` and ``/redoc`` load only assets of this service."""
-    parameters = {**SWAGGER_UI_PARAMETERS, **kwargs.pop("swagger_ui_parameters", {})}
     app = FastAPIOffline(
-        redoc_url=None, static_url=DOCS_STATIC_URL, swagger_ui_parameters=parameters, **kwargs
+        redoc_url=None,
+        static_url=DOCS_STATIC_URL,
+        swagger_ui_parameters=dict(SWAGGER_UI_PARAMETERS),
+        **kwargs,
     )
 
     @app.get(REDOC_JS_URL, include_in_schema=False)

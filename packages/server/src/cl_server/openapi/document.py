@@ -93,8 +93,7 @@ def _is_plain_string(schema: dict[str, Any]) -> bool:
 
 
 def _can_fail_validation(operation: dict[str, Any]) -> bool:
-    if "requestBody" in operation:
-        return True
+    """Whether a parameter of ``operation`` (one without a body) can fail validation."""
     return not all(
         _is_plain_string(parameter.get("schema", {}))
         for parameter in operation.get("parameters", [])

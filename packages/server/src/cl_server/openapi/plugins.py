@@ -58,8 +58,7 @@ def _form_property(prop: dict[str, Any], default: object) -> dict[str, Any]:
         prop = {**prop, "default": to_jsonable_python(default)}
     if not _is_structured(prop):
         return prop
-    content_schema = {k: v for k, v in prop.items() if k not in ("title", "description")}
-    content_schema.pop("default", None)
+    content_schema = {k: v for k, v in prop.items() if k not in ("title", "description", "default")}
     field: dict[str, Any] = {
         "type": "string",
         "contentMediaType": "application/json",

@@ -13,12 +13,10 @@ the VALUES of INSERT and UPDATE.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from cl_server.store.models import JobRow, ServiceConfigRow
-from cl_server.store.records import COMPLETED, FAILED, PROCESSING, QUEUED, JobRecord
+from cl_server.store.records import COMPLETED, FAILED, PROCESSING, QUEUED
 
 jobs: Table = JobRow.__table__  # pyright: ignore[reportAssignmentType]
 _c = jobs.c
@@ -124,29 +122,3 @@ RELEASE = (
         releases=_c.releases + 1,
     )
 )
-
-
-def record_from_row(row: Row[Any]) -> JobRecord:
-    values = row._mapping  # pyright: ignore[reportPrivateUsage]
-    task_output = values["task_output"]
-    return JobRecord(
-        job_id=values["job_id"],
-        task_type=values["task_type"],
-        status=values["status"],
-        progress=values["progress"],
-        params=dict(values["params"]),
-        task_output=dict(task_output) if task_output is not None else None,
-        error_message=values["error_message"],
-        priority=values["priority"],
-        created_at=values["created_at"],
-        updated_at=values["updated_at"],
-        started_at=values["started_at"],
-        completed_at=values["completed_at"],
-        attempt=values["attempt"],
-        leased_by=values["leased_by"],
-        lease_expires_at=values["lease_expires_at"],
-        releases=values["releases"],
-        forgiven_attempts=values["forgiven_attempts"],
-        worker_id=values["worker_id"],
-        created_by=values["created_by"],
-    )

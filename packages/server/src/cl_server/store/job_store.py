@@ -24,7 +24,7 @@ from dataclasses import asdict, replace
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, CursorResult, Engine, Result, delete, func, select
+from sqlalchemy import Connection, CursorResult, Engine, Result, Row, Update, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cl_server.store import hot_statements as hot
@@ -50,7 +50,8 @@ from cl_server.timeutil import now_ms
 _DELETE_CHUNK = 500
 
 
-def _record(row: JobRow) -> JobRecord:
+def _record(row: JobRow | Row[Any]) -> JobRecord:
+    """The record of an ORM row or of a Core row of the jobs table (same attribute names)."""
     return JobRecord(
         job_id=row.job_id,
         task_type=row.task_type,
@@ -74,11 +75,11 @@ def _record(row: JobRow) -> JobRecord:
     )
 
 
-def _config(row: ServiceConfigRow | None) -> ServiceConfig:
+def _config(row: ServiceConfigRow | Row[Any] | None) -> ServiceConfig:
     if row is None:  # only if someone deleted the row the migration inserted
         return ServiceConfig(guest_mode=True, updated_at=None, updated_by=None)
     return ServiceConfig(
-        guest_mode=row.guest_mode, updated_at=row.updated_at, updated_by=row.updated_by
+        guest_mode=bool(row.guest_mode), updated_at=row.updated_at, updated_by=row.updated_by
     )
 
 
@@ -200,7 +201,7 @@ class JobStore:
     def get_job(self, job_id: str) -> JobRecord | None:
         with self._read_core() as connection:
             row = connection.execute(hot.GET_JOB, {"b_job_id": job_id}).first()
-            return None if row is None else hot.record_from_row(row)
+            return None if row is None else _record(row)
 
     def delete_job(self, job_id: str) -> bool:
         return self.delete_jobs([job_id]) > 0
@@ -285,11 +286,11 @@ class JobStore:
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
+        if not task_types:
+            return []
         # A read first: idle workers poll often, and on SQLite every write transaction takes
         # the database-wide write lock, so only take it when there is something to claim.
         if check_first and not self.has_queued(task_types):
-            return []
-        if not task_types:
             return []
         now = _now(now)
         expires = now + self._lease_ms
@@ -323,7 +324,7 @@ class JobStore:
             )
         return [
             replace(
-                hot.record_from_row(row),
+                _record(row),
                 status=PROCESSING,
                 progress=0,
                 started_at=now,
@@ -363,7 +364,7 @@ class JobStore:
         """Give a job back on graceful shutdown; the attempt is not charged to the job."""
         return self._set_attempt(hot.RELEASE, job_id, attempt, b_now=now_ms())
 
-    def _set_attempt(self, statement: Any, job_id: str, attempt: int, **values: Any) -> bool:
+    def _set_attempt(self, statement: Update, job_id: str, attempt: int, **values: Any) -> bool:
         """One compare-and-set UPDATE: applies only to the current attempt of a running job."""
         with self._write_core() as connection:
             result = connection.execute(
@@ -406,11 +407,7 @@ class JobStore:
         # Read on every access check (guest mode), so through Core like the job hot paths.
         with self._read_core() as connection:
             row = connection.execute(hot.GET_CONFIG, {"b_id": CONFIG_ROW_ID}).first()
-        if row is None:  # only if someone deleted the row the migration inserted
-            return ServiceConfig(guest_mode=True, updated_at=None, updated_by=None)
-        return ServiceConfig(
-            guest_mode=bool(row.guest_mode), updated_at=row.updated_at, updated_by=row.updated_by
-        )
+        return _config(row)
 
     def set_guest_mode(
         self, enabled: bool, updated_by: str | None, now: int | None = None

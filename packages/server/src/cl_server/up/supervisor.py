@@ -195,10 +195,7 @@ class Supervisor:
     def _mqtt_account_line(self) -> str:
         settings = self.mqtt_settings
         name = self.mqtt_account.username if self.mqtt_account is not None else "?"
-        if settings.mqtt_username and settings.mqtt_password is not None:
-            source = "CL_MQTT_USERNAME / CL_MQTT_PASSWORD"
-        else:
-            source = str(settings.service_credentials_path)
+        source = settings.credentials_source
         return f"service account {name!r} only ({source}); readers connect anonymously"
 
     def _report_ready(self) -> None:

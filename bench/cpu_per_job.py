@@ -13,11 +13,8 @@ Run: ``uv run python bench/cpu_per_job.py [--jobs 400] [--broker mosquitto] [--p
 from __future__ import annotations
 
 import argparse
-import collections
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,59 +31,7 @@ from bench.job_overhead import (  # noqa: E402
     measured_stack,
     throughput_run,
 )
-
-TOP_FRAMES = 25
-
-
-def _summarise(raw: Path) -> str:
-    """Top frames by self and by inclusive samples, from py-spy's collapsed ("raw") output."""
-    own: collections.Counter[str] = collections.Counter()
-    inclusive: collections.Counter[str] = collections.Counter()
-    total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        total += count
-        frames = stack.split(";")
-        own[frames[-1]] += count
-        for frame in set(frames):
-            inclusive[frame] += count
-    if total == 0:
-        return "no samples\n"
-    lines = [f"{total} samples", "", "self:"]
-    lines += [f"{n / total:6.1%}  {frame}" for frame, n in own.most_common(TOP_FRAMES)]
-    lines += ["", "inclusive:"]
-    lines += [f"{n / total:6.1%}  {frame}" for frame, n in inclusive.most_common(TOP_FRAMES)]
-    return "\n".join(lines) + "\n"
-
-
-def _start_py_spy(
-    py_spy: str, processes: dict[str, psutil.Process], out_dir: Path
-) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
-    """One ``py-spy record`` per process, writing collapsed stacks to ``out_dir/<name>.raw``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    spies: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
-    for name, process in processes.items():
-        out = out_dir / f"{name}.raw"
-        command = [py_spy, "record", "--pid", str(process.pid), "--rate", "200"]
-        command += ["--format", "raw", "--nonblocking", "-o", str(out)]
-        spies[name] = (
-            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-            out,
-        )
-    return spies
-
-
-def _stop_py_spy(spies: dict[str, tuple[subprocess.Popen[bytes], Path]], out_dir: Path) -> None:
-    """Stop every recorder (SIGINT: py-spy writes its output) and summarise each profile."""
-    for spy, _ in spies.values():
-        spy.send_signal(signal.SIGINT)
-    for name, (spy, out) in spies.items():
-        spy.wait(60)
-        if out.exists():
-            (out_dir / f"{name}.txt").write_text(_summarise(out))
+from bench.profiling import start_py_spy, stop_py_spy  # noqa: E402
 
 
 def main() -> None:
@@ -110,13 +55,13 @@ def main() -> None:
             }
             processes["load generator"] = psutil.Process(os.getpid())
             spies = (
-                {} if args.py_spy is None else _start_py_spy(args.py_spy_bin, profiled, args.py_spy)
+                {} if args.py_spy is None else start_py_spy(args.py_spy_bin, profiled, args.py_spy)
             )
             before = {name: cpu_seconds(p) for name, p in processes.items()}
             jobs_per_s = throughput_run(stack.compute_url, events, image, args.jobs)
             after = {name: cpu_seconds(p) for name, p in processes.items()}
             if args.py_spy is not None:
-                _stop_py_spy(spies, args.py_spy)
+                stop_py_spy(spies, args.py_spy)
 
     print(f"broker: {broker_kind}; {args.jobs} hash jobs, 2 workers: {jobs_per_s:.1f} jobs/s")
     total = 0.0

@@ -10,7 +10,10 @@ runners over the same files in one process (no HTTP, no queue, no events).
 Printed per plugin and in total: wall time of both sides and their ratio. The goal is the
 service with 2 workers within 1.5x of the direct loop.
 
-Run: ``uv run python bench/ingest.py [--files 1000] [--concurrency 8] [--rounds 3]``
+With ``--py-spy DIR`` each process of the stack and the SDK is sampled during the service
+batches, ``DIR/<plugin>/<process>.txt`` (see ``bench/profiling.py``).
+
+Run: ``uv run python bench/ingest.py [--files 1000] [--concurrency 8] [--rounds 3] [--py-spy DIR]``
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.job_overhead import cpu_seconds, process_stack  # noqa: E402
+from bench.profiling import start_py_spy, stop_py_spy  # noqa: E402
 from cl_client.compute_client import ComputeClient  # noqa: E402
 from cl_server.plugins.base import JobContext  # noqa: E402
 from cl_server.plugins.registry import get_spec  # noqa: E402
@@ -107,6 +111,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000, help="paths per plugin")
     parser.add_argument("--concurrency", type=int, default=8, help="submit_batch concurrency")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (medians)")
+    parser.add_argument("--py-spy", type=Path, default=None, help="write profiles to this dir")
+    parser.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "py-spy")
     args = parser.parse_args()
     paths = library(args.files)
     service: dict[str, list[float]] = {task: [] for task in PLUGINS}
@@ -116,11 +122,17 @@ def main() -> None:
         work = Path(tmp)
         with process_stack(work / "stack", workers=2, tasks=PLUGINS) as stack:
             processes = stack.os_processes()
-            processes["SDK (this process)"] = psutil.Process()
+            processes["SDK"] = psutil.Process()
             for round_index in range(args.rounds):
                 for task in PLUGINS:
                     direct[task].append(direct_loop(task, paths, work / f"direct-{round_index}"))
                     cpu_before = {name: cpu_seconds(p) for name, p in processes.items()}
+                    profile_dir = None if args.py_spy is None else args.py_spy / task
+                    spies = (
+                        {}
+                        if profile_dir is None
+                        else start_py_spy(args.py_spy_bin, processes, profile_dir)
+                    )
                     service[task].append(
                         asyncio.run(
                             service_batch(
@@ -133,6 +145,8 @@ def main() -> None:
                             )
                         )
                     )
+                    if profile_dir is not None:
+                        stop_py_spy(spies, profile_dir)
                     cpu = {
                         name: (cpu_seconds(p) - cpu_before[name]) / args.files * 1000
                         for name, p in processes.items()

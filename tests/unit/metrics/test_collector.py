@@ -37,8 +37,8 @@ def job(job_id: str, task_type: str = "hash", **changes: object) -> JobRecord:
     return replace(record, **changes)  # pyright: ignore[reportArgumentType]
 
 
-def event(job_id: str, event_type: str) -> JobEvent:
-    return JobEvent(job_id=job_id, event_type=event_type, timestamp=1, progress=0)
+def event(job_id: str, event_type: str, timestamp: int = 1) -> JobEvent:
+    return JobEvent(job_id=job_id, event_type=event_type, timestamp=timestamp, progress=0)
 
 
 class Jobs:
@@ -85,7 +85,8 @@ def test_the_republished_terminal_event_is_not_counted_twice() -> None:
     jobs.rows["a"] = job("a", status="completed", started_at=1_500, completed_at=4_000)
     metrics.record(event("a", "processing"))  # moves nothing
     metrics.record(event("a", "completed"))
-    metrics.record(event("a", "completed"))  # the re-publication ~1 s later
+    metrics.record(event("a", "completed"))  # the re-publication ~1 s later, byte for byte
+    assert jobs.lookups == 1, "the re-publication is recognised without a database read"
     samples = scrape(registry)
     assert value(samples, "cl_jobs_completed_total", task_type="hash") == 1
     assert value(samples, "cl_job_duration_seconds_count", task_type="hash") == 1
@@ -106,10 +107,11 @@ def test_a_retried_job_that_ends_again_is_counted_again() -> None:
     # Retried: a new run ends with a new completed_at.
     jobs.rows["a"] = job("a", status="completed", started_at=5_000, completed_at=5_200)
     metrics.record(event("a", "queued"))
-    metrics.record(event("a", "completed"))
-    metrics.record(event("a", "completed"))
+    metrics.record(event("a", "completed", timestamp=5_200))
+    metrics.record(event("a", "completed", timestamp=5_200))
+    # Ended again, its queued event missed: a new event (a new timestamp) is looked at.
     jobs.rows["a"] = job("a", status="completed", started_at=9_000, completed_at=9_100)
-    metrics.record(event("a", "completed"))
+    metrics.record(event("a", "completed", timestamp=9_100))
     samples = scrape(registry)
     assert value(samples, "cl_jobs_failed_total", task_type="hash") == 1
     assert value(samples, "cl_jobs_completed_total", task_type="hash") == 2

@@ -85,7 +85,8 @@ async def run_broker(
     """
     # Imported here so that ``import cl_server.broker`` stays cheap for services that only probe.
     from amqtt.broker import Broker
-    from amqtt.contexts import BrokerConfig, ListenerConfig, ListenerType
+    from amqtt.contexts import Action, BrokerConfig, ListenerConfig, ListenerType
+    from amqtt.session import Session
 
     class _Broker(Broker):
         async def stream_connected(
@@ -99,6 +100,14 @@ async def run_broker(
                 await super().stream_connected(reader, writer, listener_name)
             finally:
                 writer.close()
+
+        async def _topic_filtering(self, session: Session, topic: str, action: Action) -> bool:
+            # ReadOnlyAnonymousTopicPlugin lets every client receive what its (checked)
+            # subscription matches, so asking it per delivery changes nothing; amqtt would
+            # still spend a task and a gather on each subscriber of each message.
+            if action == Action.RECEIVE:
+                return True
+            return await super()._topic_filtering(session, topic, action)
 
     config = BrokerConfig(
         listeners={

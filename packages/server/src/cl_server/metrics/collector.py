@@ -109,11 +109,18 @@ class JobMetrics:
         self._submissions: Recent[str, str] = Recent(memory)
         # job_id -> (status, completed_at) of the last end counted for it.
         self._ends: Recent[str, tuple[str, int | None]] = Recent(memory)
+        # job_id -> (status, timestamp) of the last terminal event looked at. Every terminal
+        # event is published twice, byte for byte; the repeat needs no row to be recognised.
+        self._looked_at: Recent[str, tuple[str, int]] = Recent(memory)
 
     def record(self, event: JobEvent) -> None:
         if event.event_type == "queued":
             self._record_submission(event.job_id)
         elif event.event_type in _TERMINAL:
+            seen = (event.event_type, event.timestamp)
+            if self._looked_at.get(event.job_id) == seen:
+                return  # the re-published event, or a redelivery
+            self._looked_at.put(event.job_id, seen)
             self._record_end(event.job_id, _TERMINAL[event.event_type])
 
     def _record_submission(self, job_id: str) -> None:

@@ -8,6 +8,7 @@ reconnects by itself, and subscriptions are renewed on every (re)connect.
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import threading
@@ -31,6 +32,11 @@ FINAL_MESSAGE_LINGER_S = 0.3
 MAX_OFFLINE_MESSAGES = 10_000
 SUBSCRIBE_QOS = 0
 """QoS of every subscription; see ``MqttConnection.subscribe``."""
+
+
+# paho builds a fresh topic matcher on every call; a service sees a handful of (filter, topic)
+# pairs (one events topic, one topic per worker), so each answer is worked out once.
+_filter_matches = functools.lru_cache(maxsize=4096)(mqtt.topic_matches_sub)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +197,10 @@ class MqttConnection:
     def _handle_message(
         self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage
     ) -> None:
+        topic = message.topic
         for topic_filter, handler in self._subscriptions.items():
-            if mqtt.topic_matches_sub(topic_filter, message.topic):
+            if _filter_matches(topic_filter, topic):
                 try:
-                    handler(message.topic, bytes(message.payload))
+                    handler(topic, bytes(message.payload))
                 except Exception:  # a bad message must not kill paho's network thread
-                    logger.exception("error handling MQTT message on %s", message.topic)
+                    logger.exception("error handling MQTT message on %s", topic)

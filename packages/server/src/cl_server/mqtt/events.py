@@ -1,8 +1,10 @@
 """Publishing job events and worker capability messages (PROTOCOL §5.2 to §5.4).
 
 Terminal events go out a second time after ``TERMINAL_REPUBLISH_DELAY_S`` for late
-subscribers. One thread per publisher, started with the first such event, sends every
-re-publication in due order, rather than a timer thread per job.
+subscribers: the same event, byte for byte (its timestamp says when the job ended, so a
+listener can tell the repeat from a later end of a retried job without reading the row). One
+thread per publisher, started with the first such event, sends every re-publication in due
+order, rather than a timer thread per job.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ TERMINAL_REPUBLISH_DELAY_S = 1.0
 class EventPublisher:
     def __init__(self, connection: MqttConnection) -> None:
         self._connection = connection
-        self._due: list[tuple[float, int, JobEvent]] = []  # heap of (send at, order, event)
+        self._due: list[tuple[float, int, bytes]] = []  # heap of (send at, order, payload)
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._closed = False
@@ -32,9 +34,10 @@ class EventPublisher:
 
     def job_event(self, job_id: str, status: str, progress: int) -> None:
         event = JobEvent(job_id=job_id, event_type=status, timestamp=now_ms(), progress=progress)
-        self._publish_event(event)
+        payload = event.model_dump_json().encode()
+        self._publish_event(payload)
         if status in TERMINAL_STATUSES:
-            self._schedule_republish(event)
+            self._schedule_republish(payload)
 
     def capability(self, message: WorkerCapability) -> None:
         """Retained, so the service (and any client) learns of live workers on subscribing."""
@@ -46,26 +49,23 @@ class EventPublisher:
         """Send pending re-publications now rather than dropping them."""
         with self._changed:
             self._closed = True
-            pending = [event for _, _, event in sorted(self._due)]
+            pending = [payload for _, _, payload in sorted(self._due)]
             self._due.clear()
             self._changed.notify()
-        for event in pending:
-            self._republish(event)
+        for payload in pending:
+            self._publish_event(payload)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(5)
 
-    def _publish_event(self, event: JobEvent) -> None:
-        self._connection.publish(JOB_EVENTS_TOPIC, event.model_dump_json().encode())
+    def _publish_event(self, payload: bytes) -> None:
+        self._connection.publish(JOB_EVENTS_TOPIC, payload)
 
-    def _republish(self, event: JobEvent) -> None:
-        self._publish_event(event.model_copy(update={"timestamp": now_ms()}))
-
-    def _schedule_republish(self, event: JobEvent) -> None:
+    def _schedule_republish(self, payload: bytes) -> None:
         with self._changed:
             if self._closed:
                 return
             due_at = time.monotonic() + TERMINAL_REPUBLISH_DELAY_S
-            heapq.heappush(self._due, (due_at, next(self._order), event))
+            heapq.heappush(self._due, (due_at, next(self._order), payload))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._send_due, name="terminal-republish", daemon=True
@@ -85,5 +85,5 @@ class EventPublisher:
                 if delay > 0:
                     self._changed.wait(delay)
                     continue
-                _, _, event = heapq.heappop(self._due)
-            self._republish(event)
+                _, _, payload = heapq.heappop(self._due)
+            self._publish_event(payload)

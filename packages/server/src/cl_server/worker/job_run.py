@@ -24,7 +24,7 @@ from cl_server.store import JobRecord, JobStore
 PROGRESS_INTERVAL_S = 0.25
 
 
-def _nothing() -> None:
+def _nothing(_due_at: float) -> None:
     return None
 
 
@@ -48,7 +48,7 @@ class JobRun:
         self._progress_lock = threading.Lock()
         self._last_sent_at = time.monotonic()
         self._held_progress: int | None = None
-        self._on_hold: Callable[[], None] = _nothing
+        self._on_hold: Callable[[float], None] = _nothing
         self._progress_closed = False
         # Every attempt starts from the input alone, so retries never see old outputs. A first
         # attempt has had no run that could have left any (saves a directory scan per job).
@@ -92,12 +92,14 @@ class JobRun:
                 return
             newly_held = self._held_progress is None
             self._held_progress = progress
+            due_at = self._last_sent_at + PROGRESS_INTERVAL_S
         if newly_held:  # outside the lock: the supervisor takes its own lock, then ours
-            self._on_hold()
+            self._on_hold(due_at)
 
-    def notify_on_hold(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` whenever a report starts to be held back (the supervisor's wake-up:
-        it sleeps until the next thing it knows to be due)."""
+    def notify_on_hold(self, callback: Callable[[float], None]) -> None:
+        """Call ``callback(due_at)`` whenever a report starts to be held back, with the time
+        (``time.monotonic``) it may go out: the supervisor's wake-up, as it sleeps until the
+        next thing it knows to be due."""
         self._on_hold = callback
 
     def held_progress_due_at(self) -> float | None:

@@ -74,6 +74,9 @@ class RunSupervisor:
         self._acting = threading.Lock()
         self._batch: _Batch | None = None
         self._stopped = False
+        # The end of the current timed wait for a batch; None while acting or without a batch
+        # (the next_due worked out afterwards covers whatever was held back meanwhile).
+        self._sleeping_until: float | None = None
         self._thread = threading.Thread(target=self._loop, name="run-supervisor", daemon=True)
 
     def start(self) -> None:
@@ -110,7 +113,7 @@ class RunSupervisor:
             leases={run.job.job_id: run.job.attempt for run in runs},
         )
         for run in runs:
-            run.notify_on_hold(self._wake)
+            run.notify_on_hold(self._progress_held)
         with self._changed:
             self._batch = batch
             self._changed.notify()
@@ -123,10 +126,13 @@ class RunSupervisor:
             with self._acting:  # an action already under way finishes before we return
                 pass
 
-    def _wake(self) -> None:
-        """Something new is due (a held-back progress report): work out the next wait again."""
+    def _progress_held(self, due_at: float) -> None:
+        """A progress report is held back until ``due_at``: wake up for it unless the current
+        sleep ends by then anyway (a short job's first report is due with the long-job
+        announcement, and a wake-up per job costs a thread switch)."""
         with self._changed:
-            self._changed.notify()
+            if self._sleeping_until is not None and due_at < self._sleeping_until:
+                self._changed.notify()
 
     def _loop(self) -> None:
         while True:
@@ -137,9 +143,12 @@ class RunSupervisor:
                 if batch is None:
                     self._changed.wait()
                     continue
-                delay = batch.next_due() - time.monotonic()
+                due_at = batch.next_due()
+                delay = due_at - time.monotonic()
                 if delay > 0:
+                    self._sleeping_until = due_at
                     self._changed.wait(delay)
+                    self._sleeping_until = None
                     continue
                 self._acting.acquire()
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -34,6 +35,8 @@ class EventRecorder:
         credentials: ServiceCredentials | None = None,
     ) -> None:
         self.events: list[Event] = []
+        self.arrival_times: list[float] = []
+        """``time.monotonic()`` at each event's arrival, in step with ``events``."""
         self._host = host
         self._port = port
         self._topics = [JOB_EVENTS_TOPIC, *extra_topics]
@@ -76,6 +79,7 @@ class EventRecorder:
             return
         with self._arrived:
             self.events.append(json.loads(message.payload))
+            self.arrival_times.append(time.monotonic())
             self._arrived.notify_all()
 
 

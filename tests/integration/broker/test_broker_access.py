@@ -38,6 +38,7 @@ from cl_server.broker.credentials import (
     load_or_create_service_credentials,
 )
 from cl_server.cli import app as cl_server_app
+from cl_server.mqtt.events import WORKER_WAKE_TOPIC
 from cl_server.settings import MqttSettings
 from tests.integration.broker.test_embedded_broker import WAIT, MqttTestClient
 from tests.support.cli_stack import free_port
@@ -251,10 +252,12 @@ def test_anonymous_clients_read_nothing_but_the_cl_server_topics(
     snoop = make_client()
     snoop.subscribe("#")  # embedded: SUBACK 0x80; Mosquitto: granted, but delivers nothing
     snoop.subscribe("private/+")
+    snoop.subscribe(WORKER_WAKE_TOPIC)  # the service's own, not PROTOCOL's
     snoop.subscribe(JOB_EVENTS_TOPIC)
     service = make_client(service=True)
 
     service.publish("private/state", b"secret")
+    service.publish(WORKER_WAKE_TOPIC, b"secret")
     service.publish(JOB_EVENTS_TOPIC, b"marker")
     topic, payload, _ = _first_message(snoop)
     assert (topic, payload) == (JOB_EVENTS_TOPIC, b"marker")

@@ -10,6 +10,7 @@ import pytest
 
 from cl_client.models import JobEvent
 from cl_client.topics import JOB_EVENTS_TOPIC
+from cl_server.mqtt.events import WORKER_WAKE_TOPIC
 from cl_server.plugins.registry import get_spec
 from cl_server.settings import ComputeSettings
 from cl_server.store import JobStore, NewJob
@@ -62,7 +63,9 @@ def test_processing_waits_for_a_late_queued_event(tmp_path: Path) -> None:
                     interval=0.005,
                 )
             queued = JobEvent(job_id=job_id, event_type="queued", timestamp=now_ms(), progress=0)
+            # As EventPublisher sends it: the public event, then the workers' wake-up copy.
             recorder.publish(JOB_EVENTS_TOPIC, queued.model_dump_json())
+            recorder.publish(WORKER_WAKE_TOPIC, queued.model_dump_json())
             assert wait_for_status(stack.compute_url, job_id, timeout=30)["status"] == "completed"
             assert recorder.wait_for(lambda: "completed" in recorder.kinds(job_id), timeout=10), (
                 recorder.events

@@ -21,6 +21,12 @@ from cl_server.timeutil import now_ms
 
 TERMINAL_REPUBLISH_DELAY_S = 1.0
 """Late subscribers (PROTOCOL §3.5) get the terminal event once more after this delay."""
+WORKER_WAKE_TOPIC = "inference/internal/worker-wake"
+"""The job events workers act on (``queued``: new work, ``cancelled``: stop it), sent here too,
+right after their ``inference/events`` copy, so that workers need not receive every job's
+progress and ends (three quarters of all events, each a delivery per worker). Internal: not in
+PROTOCOL.md; only the service account may subscribe (see ``cl_server.broker.access``)."""
+WAKE_EVENTS = frozenset({"queued", "cancelled"})
 
 
 class EventPublisher:
@@ -36,6 +42,10 @@ class EventPublisher:
         event = JobEvent(job_id=job_id, event_type=status, timestamp=now_ms(), progress=progress)
         payload = event.model_dump_json().encode()
         self._publish_event(payload)
+        if status in WAKE_EVENTS:
+            # Same connection, after the public copy: a worker that sees this has had the
+            # ``queued`` event go out before it (see Worker._await_queued_events).
+            self._connection.publish(WORKER_WAKE_TOPIC, payload)
         if status in TERMINAL_STATUSES:
             self._schedule_republish(payload)
 

@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from pydantic import ValidationError
 
 from cl_client.models import JobEvent, WorkerCapability
-from cl_client.topics import JOB_EVENTS_TOPIC, worker_topic
+from cl_client.topics import worker_topic
 from cl_server.errors import JobCancelledError, PluginError
 from cl_server.lifecycle import remove_outputs, requeue_expired_and_notify
 from cl_server.mqtt.connection import MqttConnection
-from cl_server.mqtt.events import EventPublisher
+from cl_server.mqtt.events import WORKER_WAKE_TOPIC, EventPublisher
 from cl_server.plugins.base import PluginRunner, TaskOutput
 from cl_server.settings import WorkerSettings
 from cl_server.store import CANCELLED, JobRecord, JobStore
@@ -38,7 +38,6 @@ ANNOUNCE_LONG_JOB_AFTER_S = 0.25
 Shorter jobs get no busy message: a change that is over before anyone could act on it is not
 worth a message to every subscriber. When the queue runs dry the worker announces itself idle,
 with its new counters, if anything changed; the heartbeat covers the rest."""
-_WATCHED_EVENTS = (b'"queued"', b'"cancelled"')
 
 
 def failure_message(task_type: str, exc: BaseException) -> str:
@@ -99,7 +98,7 @@ class Worker:
         self._last_reap = 0.0
         self._queued_seen = QueuedSightings()
         self._listening_since_ms: int | None = None
-        connection.subscribe(JOB_EVENTS_TOPIC, self._on_job_event)
+        connection.subscribe(WORKER_WAKE_TOPIC, self._on_job_event)
         connection.add_connect_hook(self._on_connect)
 
     @property
@@ -177,9 +176,6 @@ class Worker:
         self.publish_capability()
 
     def _on_job_event(self, _topic: str, payload: bytes) -> None:
-        # Most events are other jobs' progress and ends; skip them before parsing any JSON.
-        if not any(kind in payload for kind in _WATCHED_EVENTS):
-            return
         try:
             event = JobEvent.model_validate_json(payload)
         except ValidationError:

@@ -492,6 +492,27 @@ async def test_batch_bounded_concurrency_and_aggregate_progress(
         await client.hash.submit_batch(files, concurrency=0)
 
 
+async def test_batch_reads_each_job_once_when_it_ends(
+    server: FakeComputeServer, tmp_path: Path
+) -> None:
+    files = [tmp_path / f"p{i}.jpg" for i in range(4)]
+    for path in files:
+        path.write_bytes(b"p")
+    server.script = [COMPLETED]
+    submitted: list[tuple[str | None, object]] = []
+    async with offline_client(server) as client:
+        items = await client.hash.submit_batch(
+            files, on_item_submitted=lambda item: submitted.append((item.job_id, item.job))
+        )
+    assert all(item.ok for item in items)
+    # The job id is known at submission; the job itself is read once, when it has ended.
+    assert sorted(job_id for job_id, _ in submitted) == sorted(i.job_id for i in items)
+    assert all(job is None for _, job in submitted)
+    assert [i.job.job_id for i in items if i.job] == [i.job_id for i in items]
+    gets = [r for r in server.requests if r.method == "GET" and "/jobs/" in r.url.path]
+    assert len(gets) == len(files)
+
+
 async def test_batch_async_progress_and_timeout(server: FakeComputeServer, tmp_path: Path) -> None:
     path = tmp_path / "a.jpg"
     path.write_bytes(b"a")

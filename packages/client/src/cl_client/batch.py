@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cl_client.models import TERMINAL_STATUSES, JobResponse
+from cl_client.models import JobResponse
 
 if TYPE_CHECKING:
+    from cl_client.compute_client import ComputeClient
     from cl_client.plugins.base import BasePluginClient
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ class BatchItem:
     """Outcome for one input file."""
 
     path: Path
+    #: Set once the job exists on the server.
+    job_id: str | None = None
+    #: The job once it has ended (or, after an error, as last read).
     job: JobResponse | None = None
     error: BaseException | None = None
 
@@ -157,23 +161,26 @@ async def submit_batch(
         async with limit:
             subscription_id: str | None = None
             try:
-                job = await plugin.submit_with_files({"file": item.path}, params, priority)
+                job_id = await plugin.post_with_files({"file": item.path}, params, priority)
+                item.job_id = job_id
                 tracker.submitted += 1
                 tracker.emit()
-                item.job = job
                 await _call_item_callback(on_item_submitted, item)
                 # Live progress from MQTT (events since the POST are replayed); wait_for_job
                 # below already polls, so no second poller is started for this subscription.
                 subscription_id = client.mqtt_subscribe_job_updates(
-                    job.job_id,
+                    job_id,
                     on_progress=lambda j: tracker.update(index, j.progress),
                     task_type=plugin.task_type,
                     poll_fallback=False,
                 )
-                if job.status not in TERMINAL_STATUSES:
-                    item.job = await client.wait_for_job(job.job_id, timeout=timeout, fetched=True)
+                # Just created, so not finished: with MQTT up the wait starts with the job's
+                # terminal event rather than a read.
+                item.job = await client.wait_for_job(job_id, timeout=timeout, fetched=True)
             except Exception as exc:  # one bad file must not stop the batch
                 item.error = exc
+                if item.job_id is not None:
+                    item.job = await _last_known(client, item.job_id)
             finally:
                 if subscription_id is not None:
                     client.unsubscribe(subscription_id)
@@ -184,6 +191,16 @@ async def submit_batch(
     await asyncio.gather(*(run_one(i) for i in range(len(items))))
     await tracker.drain()
     return items
+
+
+async def _last_known(client: ComputeClient, job_id: str) -> JobResponse | None:
+    """The job as the server has it now, for an item that failed after its job was created
+    (a timeout, a lost connection); ``None`` when even that read fails."""
+    try:
+        return await client.get_job(job_id)
+    except Exception:  # the item already carries the error that matters
+        logger.debug("could not read job %s after its batch item failed", job_id, exc_info=True)
+        return None
 
 
 async def _call_item_callback(callback: Callable[[BatchItem], Any] | None, item: BatchItem) -> None:

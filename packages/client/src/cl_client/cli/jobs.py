@@ -118,8 +118,8 @@ async def run_batch(state: CliState, task_type: str, paths: list[Path], options:
         plugin = client.plugin(task_type)
 
         def on_item_submitted(item: BatchItem) -> None:
-            if item.job is not None:
-                state.pending.add(item.job.job_id)
+            if item.job_id is not None:
+                state.pending.add(item.job_id)
 
         async def on_item_done(item: BatchItem) -> None:
             if item.job is not None and item.job.is_terminal:

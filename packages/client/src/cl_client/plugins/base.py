@@ -69,6 +69,22 @@ class BasePluginClient:
         ``wait=True`` the call returns the terminal job (``TimeoutError`` after ``timeout``);
         otherwise the job as just created.
         """
+        job_id = await self.post_with_files(files, params, priority)
+        return await self._after_submit(
+            job_id, self.task_type, wait, timeout, on_progress, on_complete
+        )
+
+    async def post_with_files(
+        self,
+        files: Mapping[str, Path | str],
+        params: Mapping[str, object] | None = None,
+        priority: int = _DEFAULT_PRIORITY,
+    ) -> str:
+        """Upload ``files`` with form ``params`` and return the new job's id, without reading
+        the job back (``submit_batch`` waits for it to end, so a read now is a request spent).
+
+        A missing file raises ``FileNotFoundError`` before anything is sent.
+        """
         paths = {field: Path(p) for field, p in files.items()}
         for path in paths.values():
             if not path.is_file():
@@ -79,12 +95,9 @@ class BasePluginClient:
                 handle = stack.enter_context(path.open("rb"))
                 content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 uploads[field] = (path.name, handle, content_type)
-            job_id = await self.client.http_submit_job(
+            return await self.client.http_submit_job(
                 self.endpoint, form_data(params, priority), uploads
             )
-        return await self._after_submit(
-            job_id, self.task_type, wait, timeout, on_progress, on_complete
-        )
 
     async def _submit(
         self,

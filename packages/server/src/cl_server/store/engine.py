@@ -18,6 +18,8 @@ from typing import Final
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 BUSY_TIMEOUT_MS: Final = 30_000
@@ -25,6 +27,9 @@ BEGIN_OPTION: Final = "cl_sqlite_begin"
 """Execution option naming the BEGIN statement a SQLite transaction starts with."""
 BEGIN_IMMEDIATE: Final = "BEGIN IMMEDIATE"
 SQLITE_POOL_SIZE: Final = 16
+PING_AFTER_IDLE_S: Final = 1.0
+"""PostgreSQL: a pooled connection idle this long is pinged before use."""
+_IDLE_SINCE: Final = "cl_idle_since"
 WRITE_LOCK_FIRST_RETRY_S: Final = 0.00005
 WRITE_LOCK_LONGEST_RETRY_S: Final = 0.002
 
@@ -48,11 +53,24 @@ def ensure_sqlite_parent(url: URL) -> None:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_store_engine(url: str | URL) -> Engine:
+def create_store_engine(url: str | URL, *, commit_waits_for_flush: bool = True) -> Engine:
+    """An engine for the job store at ``url``.
+
+    ``commit_waits_for_flush=False`` (PostgreSQL only) gives connections with
+    ``synchronous_commit = off``: a commit returns before its WAL reaches the disk. For writes
+    that at-least-once delivery redoes anyway (see ``JobStore``); a crash of the database server
+    can lose the last fraction of a second of them, never corrupt anything.
+    """
     parsed = make_url(url)
     if not is_sqlite(parsed):
-        # pre_ping: a PostgreSQL restart must not surface as an error on the next call.
-        return create_engine(parsed, pool_pre_ping=True)
+        connect_args: dict[str, str] = {}
+        if not commit_waits_for_flush:
+            given = parsed.query.get("options", "")
+            given = given if isinstance(given, str) else " ".join(given)
+            connect_args["options"] = f"{given} -c synchronous_commit=off".strip()
+        engine = create_engine(parsed, connect_args=connect_args)
+        _ping_connections_idle_for(engine, PING_AFTER_IDLE_S)
+        return engine
 
     ensure_sqlite_parent(parsed)
     if is_memory_sqlite(parsed):
@@ -72,6 +90,35 @@ def create_store_engine(url: str | URL) -> Engine:
         )
     _install_sqlite_hooks(engine)
     return engine
+
+
+def _ping_connections_idle_for(engine: Engine, idle_s: float) -> None:
+    """Check a pooled connection with a ping before use once it has been idle ``idle_s``.
+
+    A PostgreSQL restart must not surface as an error on the next call, which is what
+    ``pool_pre_ping`` is for; but it pings on every checkout, a round trip per call on a busy
+    store. A connection in use within the last second has just worked; one idle longer is
+    pinged, and a failed ping makes the pool replace it (``DisconnectionError``, SQLAlchemy's
+    pessimistic-disconnect recipe).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(  # pyright: ignore[reportUnusedFunction]
+        _dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry
+    ) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(  # pyright: ignore[reportUnusedFunction]
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object
+    ) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < idle_s:
+            return  # just opened, or used moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
 def _install_sqlite_hooks(engine: Engine) -> None:

@@ -66,6 +66,34 @@ CLAIM_UPDATE = (
     )
 )
 
+# PostgreSQL claims one job in one statement (its own transaction in autocommit): the
+# subquery locks the best queued row, skipping rows other claimers hold, and the UPDATE
+# returns the row as claimed. The queue pattern PostgreSQL's docs give for SKIP LOCKED.
+CLAIM_ONE_RETURNING = (
+    update(jobs)
+    .where(
+        _c.job_id
+        == select(_c.job_id)
+        .where(_c.status == QUEUED, _c.task_type.in_(bindparam("b_task_types", expanding=True)))
+        .order_by(*_CLAIM_ORDER)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery(),
+        _c.status == QUEUED,
+    )
+    .values(
+        status=PROCESSING,
+        progress=0,
+        started_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+        leased_by=bindparam("b_worker"),
+        worker_id=bindparam("b_worker"),
+        lease_expires_at=bindparam("b_expires"),
+        attempt=_c.attempt + 1,
+    )
+    .returning(*jobs.c)
+)
+
 # The writes of a running job apply only to its current attempt (the fencing token).
 _CURRENT_ATTEMPT = (
     _c.job_id == bindparam("b_job_id"),

@@ -19,6 +19,7 @@ for its batch is in progress any more, so nothing acts on a batch after its resu
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -74,8 +75,9 @@ class RunSupervisor:
         self._acting = threading.Lock()
         self._batch: _Batch | None = None
         self._stopped = False
-        # The end of the current timed wait for a batch; None while acting or without a batch
-        # (the next_due worked out afterwards covers whatever was held back meanwhile).
+        # When the supervisor looks at its batch again unless woken: the end of its current
+        # wait (infinity while it has no batch); None while it acts, after which it looks
+        # again at once (and sees whatever was held back or started meanwhile).
         self._sleeping_until: float | None = None
         self._thread = threading.Thread(target=self._loop, name="run-supervisor", daemon=True)
 
@@ -116,23 +118,35 @@ class RunSupervisor:
             run.notify_on_hold(self._progress_held)
         with self._changed:
             self._batch = batch
-            self._changed.notify()
+            # Back-to-back short jobs: the supervisor still sleeps until a deadline of the
+            # previous batch, earlier than any of this one's, and looks at this batch then.
+            # Waking it for every job cost two thread switches per job.
+            self._wake_if_sleeping_past(batch.next_due())
         try:
             yield
         finally:
             with self._changed:
-                self._batch = None
-                self._changed.notify()
+                self._batch = None  # no wake-up: a supervisor that wakes for nothing goes back
             with self._acting:  # an action already under way finishes before we return
                 pass
 
     def _progress_held(self, due_at: float) -> None:
         """A progress report is held back until ``due_at``: wake up for it unless the current
         sleep ends by then anyway (a short job's first report is due with the long-job
-        announcement, and a wake-up per job costs a thread switch)."""
+        announcement)."""
+        # Read without the lock first, the common case. A sleep that ends by ``due_at`` is
+        # followed by a fresh look at the batch, which sees this report (held before the call).
+        sleeping_until = self._sleeping_until
+        if sleeping_until is not None and due_at >= sleeping_until:
+            return
         with self._changed:
-            if self._sleeping_until is not None and due_at < self._sleeping_until:
-                self._changed.notify()
+            self._wake_if_sleeping_past(due_at)
+
+    def _wake_if_sleeping_past(self, due_at: float) -> None:
+        """With ``_changed`` held: wake the supervisor if its current sleep ends after
+        ``due_at``. ``_sleeping_until`` is None while it acts; it looks again right after."""
+        if self._sleeping_until is not None and due_at < self._sleeping_until:
+            self._changed.notify()
 
     def _loop(self) -> None:
         while True:
@@ -141,7 +155,9 @@ class RunSupervisor:
                     return
                 batch = self._batch
                 if batch is None:
+                    self._sleeping_until = math.inf
                     self._changed.wait()
+                    self._sleeping_until = None
                     continue
                 due_at = batch.next_due()
                 delay = due_at - time.monotonic()

@@ -40,6 +40,9 @@ def main() -> None:
     parser.add_argument("--broker", choices=["embedded", "mosquitto"], default="embedded")
     parser.add_argument("--py-spy", type=Path, default=None, help="write profiles to this dir")
     parser.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "py-spy")
+    parser.add_argument(
+        "--py-spy-gil", action="store_true", help="profile only samples holding the GIL"
+    )
     args = parser.parse_args()
     broker_kind: BrokerKind = args.broker
 
@@ -55,7 +58,9 @@ def main() -> None:
             }
             processes["load generator"] = psutil.Process(os.getpid())
             spies = (
-                {} if args.py_spy is None else start_py_spy(args.py_spy_bin, profiled, args.py_spy)
+                {}
+                if args.py_spy is None
+                else start_py_spy(args.py_spy_bin, profiled, args.py_spy, gil_only=args.py_spy_gil)
             )
             before = {name: cpu_seconds(p) for name, p in processes.items()}
             jobs_per_s = throughput_run(stack.compute_url, events, image, args.jobs)

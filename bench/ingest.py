@@ -113,6 +113,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds (medians)")
     parser.add_argument("--py-spy", type=Path, default=None, help="write profiles to this dir")
     parser.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "py-spy")
+    parser.add_argument(
+        "--py-spy-gil", action="store_true", help="profile only samples holding the GIL"
+    )
     args = parser.parse_args()
     paths = library(args.files)
     service: dict[str, list[float]] = {task: [] for task in PLUGINS}
@@ -131,7 +134,9 @@ def main() -> None:
                     spies = (
                         {}
                         if profile_dir is None
-                        else start_py_spy(args.py_spy_bin, processes, profile_dir)
+                        else start_py_spy(
+                            args.py_spy_bin, processes, profile_dir, gil_only=args.py_spy_gil
+                        )
                     )
                     service[task].append(
                         asyncio.run(

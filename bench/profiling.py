@@ -42,15 +42,21 @@ def _summarise(raw: Path) -> str:
 
 
 def start_py_spy(
-    py_spy: str, processes: dict[str, psutil.Process], out_dir: Path
+    py_spy: str, processes: dict[str, psutil.Process], out_dir: Path, *, gil_only: bool = False
 ) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
-    """One ``py-spy record`` per process, writing collapsed stacks to ``out_dir/<name>.raw``."""
+    """One ``py-spy record`` per process, writing collapsed stacks to ``out_dir/<name>.raw``.
+
+    ``gil_only``: keep only samples of threads holding the GIL, so the profile shows where
+    Python spends CPU rather than where threads wait (py-spy counts a thread blocked in a
+    lock or a system call as busy)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     spies: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
     for name, process in processes.items():
         out = out_dir / f"{name}.raw"
         command = [py_spy, "record", "--pid", str(process.pid), "--rate", "200"]
         command += ["--format", "raw", "--nonblocking", "-o", str(out)]
+        if gil_only:
+            command.append("--gil")
         spies[name] = (
             subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
             out,

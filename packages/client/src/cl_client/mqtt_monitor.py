@@ -162,7 +162,10 @@ class MQTTJobMonitor:
         # that vanished while we were away must not linger.
         with self._workers_lock:
             self._workers.clear()
-        result, mid = client.subscribe([(WORKER_TOPIC_FILTER, 1), (JOB_EVENTS_TOPIC, 1)])
+        # QoS 0: this is a clean session with a fresh client id, so nothing is redelivered
+        # after a reconnect whatever the QoS, and within a connection TCP delivers in order.
+        # QoS 1 only added an acknowledgement per message, in this process and in the broker.
+        result, mid = client.subscribe([(WORKER_TOPIC_FILTER, 0), (JOB_EVENTS_TOPIC, 0)])
         if result == mqtt.MQTT_ERR_SUCCESS:
             self._subscribe_mid = mid
 

@@ -7,12 +7,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, create_engine, inspect, text
 
+from cl_server.db.migrate import alembic_config
 from cl_server.store import JobStore, NewJob
-from cl_server.store.migrate import VERSION_TABLE
+from cl_server.store.engine import create_store_engine
+from cl_server.store.migrate import MIGRATIONS_DIR, VERSION_TABLE
 from cl_server.store.models import Base
 
 pytestmark = pytest.mark.integration
@@ -66,7 +69,7 @@ def test_fresh_sqlite_file_in_missing_directory(tmp_path: Path) -> None:
     with JobStore.open(f"sqlite:///{db_file}") as again:  # a second upgrade is a no-op
         with again.engine.connect() as conn:
             version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
-        assert version == "0002"
+        assert version == "0003"
 
 
 def test_sqlite_connection_settings(tmp_path: Path) -> None:
@@ -129,3 +132,37 @@ def test_in_memory_sqlite_store() -> None:
         [job] = store.claim("w1", ["hash"])
         assert job.job_id == "m1"
         assert store.complete("m1", job.attempt, {"ok": True})
+
+
+def test_upgrade_from_0002_keeps_jobs_and_claims_by_the_full_index(tmp_path: Path) -> None:
+    """A database made by an earlier release: 0003 rebuilds the claim index around its jobs."""
+    url = f"sqlite:///{tmp_path / 'compute.db'}"
+    engine = create_store_engine(url)
+    config = alembic_config(MIGRATIONS_DIR)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    old_columns = {
+        index["name"]: index["column_names"] for index in inspect(engine).get_indexes("jobs")
+    }["ix_jobs_claim_order"]
+    assert "job_id" not in old_columns
+    with engine.begin() as connection:
+        for job_id, priority in (("a", 1), ("b", 9)):
+            connection.execute(
+                text(
+                    "INSERT INTO jobs (job_id, task_type, status, progress, params, priority,"
+                    " created_at, updated_at, attempt, releases, forgiven_attempts)"
+                    " VALUES (:id, 'hash', 'queued', 0, '{}', :priority, 1, 1, 0, 0, 0)"
+                ),
+                {"id": job_id, "priority": priority},
+            )
+    engine.dispose()
+
+    with JobStore.open(url) as store:
+        columns = {
+            index["name"]: index["column_names"]
+            for index in inspect(store.engine).get_indexes("jobs")
+        }["ix_jobs_claim_order"]
+        assert columns == ["status", "priority", "created_at", "job_id"]
+        assert [job.job_id for job in store.claim("w1", ["hash"])] == ["b"]
+        assert [job.job_id for job in store.claim("w1", ["hash"])] == ["a"]

@@ -59,8 +59,15 @@ class JobRow(Base):
     created_by: Mapped[str | None] = mapped_column(String(255))
 
 
-# The claim query: WHERE status='queued' ORDER BY priority DESC, created_at.
-Index("ix_jobs_claim_order", JobRow.status, JobRow.priority.desc(), JobRow.created_at)
+# The claim query: WHERE status='queued' ORDER BY priority DESC, created_at, job_id; the index
+# holds that whole order, so a claim reads the row it takes and sorts nothing.
+Index(
+    "ix_jobs_claim_order",
+    JobRow.status,
+    JobRow.priority.desc(),
+    JobRow.created_at,
+    JobRow.job_id,
+)
 # The job list (GET /jobs) pages newest first by the key (created_at, job_id); each filter it
 # offers has an index that starts with the filtered column and then holds the rows in key
 # order, so a page is one short backward index range scan, however deep the cursor.

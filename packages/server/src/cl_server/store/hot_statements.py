@@ -51,19 +51,19 @@ CLAIM_MORE = (
     .limit(bindparam("b_limit"))
     .with_for_update(skip_locked=True)
 )
+# What a claim sets: the job runs, leased to b_worker until b_expires, as its next attempt.
+_CLAIMED = {
+    "status": PROCESSING,
+    "progress": 0,
+    "started_at": bindparam("b_now"),
+    "updated_at": bindparam("b_now"),
+    "leased_by": bindparam("b_worker"),
+    "worker_id": bindparam("b_worker"),
+    "lease_expires_at": bindparam("b_expires"),
+    "attempt": _c.attempt + 1,
+}
 CLAIM_UPDATE = (
-    update(jobs)
-    .where(_c.job_id == bindparam("b_job_id"), _c.status == QUEUED)
-    .values(
-        status=PROCESSING,
-        progress=0,
-        started_at=bindparam("b_now"),
-        updated_at=bindparam("b_now"),
-        leased_by=bindparam("b_worker"),
-        worker_id=bindparam("b_worker"),
-        lease_expires_at=bindparam("b_expires"),
-        attempt=_c.attempt + 1,
-    )
+    update(jobs).where(_c.job_id == bindparam("b_job_id"), _c.status == QUEUED).values(_CLAIMED)
 )
 
 # PostgreSQL claims one job in one statement (its own transaction in autocommit): the
@@ -81,16 +81,7 @@ CLAIM_ONE_RETURNING = (
         .scalar_subquery(),
         _c.status == QUEUED,
     )
-    .values(
-        status=PROCESSING,
-        progress=0,
-        started_at=bindparam("b_now"),
-        updated_at=bindparam("b_now"),
-        leased_by=bindparam("b_worker"),
-        worker_id=bindparam("b_worker"),
-        lease_expires_at=bindparam("b_expires"),
-        attempt=_c.attempt + 1,
-    )
+    .values(_CLAIMED)
     .returning(*jobs.c)
 )
 

@@ -244,11 +244,11 @@ class ComputeClient(AsyncCloseable):
         out the current delay. Raises :class:`~cl_client.exceptions.JobTimeoutError` (a
         ``TimeoutError``) when ``timeout`` seconds pass first.
 
-        ``fetched=True`` says the caller has just read the job and it was not terminal: then,
-        with MQTT connected, the first read waits for the job's terminal event (or the first
-        delay) instead of asking again at once, which saves a batch of short jobs a request per
-        job. An event that came before the listener is replayed from the monitor's buffer, so
-        it still wakes the wait.
+        ``fetched=True`` says the caller knows the job was not terminal a moment ago (it has
+        just read it, or just created it, as ``submit_batch`` does): then, with MQTT connected,
+        the first read waits for the job's terminal event (or the first delay) instead of
+        asking at once, which saves a batch of short jobs a request per job. An event that came
+        before the listener is replayed from the monitor's buffer, so it still wakes the wait.
         """
         loop = asyncio.get_running_loop()
         backoff = PollBackoff(

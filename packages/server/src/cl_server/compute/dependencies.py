@@ -28,9 +28,9 @@ async def _authorize(
     services: ComputeServices, authorization: str | None, *, admin: bool
 ) -> Caller:
     if services.settings.no_auth:
-        # Nothing to read or fetch: the answer is immediate, and a trip to the thread pool
-        # would cost more than the check.
-        return authorize("auth_disabled", authorization, services.keys, admin=admin)
+        # Nothing to read or fetch (access_state needs no row, authorize decodes no token): a
+        # trip to the thread pool would cost more than the check.
+        return authorize(services.access_state(), authorization, services.keys, admin=admin)
 
     # Reading guest mode touches the database and key fetching may do HTTP: keep the loop free
     # (one trip to the thread pool for both).

@@ -117,26 +117,27 @@ class JobStore:
         self._writer = sessionmaker(writing_engine, expire_on_commit=False)
         # The calls every job makes go through Core (``hot_statements``), not the ORM.
         self._writing_engine = writing_engine
-        # PostgreSQL runs each single-statement call in autocommit: the statement is its own
-        # transaction, without a BEGIN and a COMMIT (or ROLLBACK) round trip around it
-        # (0.2 ms a call instead of 0.35 to 0.5, measured on a local server). SQLite keeps its
-        # transactions: the write lock is taken by BEGIN IMMEDIATE, with its short retries.
-        self._autocommit = not is_sqlite(engine.url)
-        self._single_engine = (
-            engine.execution_options(isolation_level="AUTOCOMMIT") if self._autocommit else engine
-        )
-        # PostgreSQL: what a worker writes while it runs a job (claim, lease renewals, progress,
-        # the result) commits without waiting for the WAL flush, 0.1 ms a write instead of 0.4
-        # here. Losing the last of those writes in a database crash is what at-least-once
-        # delivery already covers: the job is queued again or its lease expires, and it runs
-        # again. Job creation and every user action keep the server's synchronous_commit.
-        self._worker_engine: Engine | None = (
-            create_store_engine(engine.url, commit_waits_for_flush=False).execution_options(
-                isolation_level="AUTOCOMMIT"
-            )
-            if self._autocommit
-            else None
-        )
+        # Engines for the single-statement calls. SQLite: the same transactions as every other
+        # write (BEGIN IMMEDIATE takes the write lock, with its short retries). PostgreSQL:
+        # autocommit, so the statement is its own transaction, without a BEGIN and a COMMIT (or
+        # ROLLBACK) round trip around it (0.2 ms a call instead of 0.35 to 0.5, measured on a
+        # local server); and what a worker writes while it runs a job (claim, lease renewals,
+        # progress, the result) commits without waiting for the WAL flush, 0.1 ms a write
+        # instead of 0.4 here. Losing the last of those writes in a database crash is what
+        # at-least-once delivery already covers: the job is queued again or its lease expires,
+        # and it runs again. Job creation and every user action keep the server's
+        # synchronous_commit.
+        self._owned_engines = [engine]
+        self._claims_in_one_statement = not is_sqlite(engine.url)
+        if self._claims_in_one_statement:
+            worker_engine = create_store_engine(engine.url, commit_waits_for_flush=False)
+            self._owned_engines.append(worker_engine)
+            autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._single_reads = self._single_writes = autocommit
+            self._worker_writes = worker_engine.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            self._single_reads = engine
+            self._single_writes = self._worker_writes = writing_engine
 
     @classmethod
     def open(cls, url: str, *, lease_seconds: float = 30.0, max_attempts: int = 3) -> JobStore:
@@ -150,9 +151,8 @@ class JobStore:
             raise
 
     def close(self) -> None:
-        self._engine.dispose()
-        if self._worker_engine is not None:
-            self._worker_engine.dispose()
+        for engine in self._owned_engines:
+            engine.dispose()
 
     def __enter__(self) -> Self:
         return self
@@ -190,25 +190,13 @@ class JobStore:
     @contextmanager
     def _read_core(self) -> Generator[Connection, None, None]:
         """A connection for one read statement."""
-        with self._single_engine.connect() as connection:
+        with self._single_reads.connect() as connection:
             yield connection
 
     @contextmanager
     def _write_core(self) -> Generator[Connection, None, None]:
         """A write transaction of several statements."""
         with self._writing_engine.begin() as connection:
-            yield connection
-
-    @contextmanager
-    def _write_one(self, *, by_worker: bool = False) -> Generator[Connection, None, None]:
-        """A connection for one write statement, which commits on its own; ``by_worker``: a
-        write of a running job (see ``_worker_engine``)."""
-        if not self._autocommit:
-            with self._writing_engine.begin() as connection:
-                yield connection
-            return
-        engine = self._worker_engine if by_worker and self._worker_engine else self._single_engine
-        with engine.connect() as connection:
             yield connection
 
     # -- jobs -----------------------------------------------------------------------------
@@ -235,7 +223,7 @@ class JobStore:
             worker_id=None,
             created_by=job.created_by,
         )
-        with self._write_one() as connection:
+        with self._single_writes.begin() as connection:
             connection.execute(hot.INSERT_JOB, [asdict(record)])
         return record
 
@@ -335,8 +323,8 @@ class JobStore:
             return []
         now = _now(now)
         expires = now + self._lease_ms
-        if limit == 1 and self._autocommit:
-            with self._write_one(by_worker=True) as connection:
+        if limit == 1 and self._claims_in_one_statement:
+            with self._worker_writes.begin() as connection:
                 claimed = connection.execute(
                     hot.CLAIM_ONE_RETURNING,
                     {
@@ -419,7 +407,7 @@ class JobStore:
 
     def _set_attempt(self, statement: Update, job_id: str, attempt: int, **values: Any) -> bool:
         """One compare-and-set UPDATE: applies only to the current attempt of a running job."""
-        with self._write_one(by_worker=True) as connection:
+        with self._worker_writes.begin() as connection:
             result = connection.execute(
                 statement, {"b_job_id": job_id, "b_attempt": attempt, **values}
             )

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from cl_server.plugins.hash.sniff import is_single_url, is_svg, looks_like_text, sniff_media_type
+from cl_server.plugins.hash.sniff import (
+    is_plain_image,
+    is_single_url,
+    is_svg,
+    looks_like_text,
+    sniff_media_type,
+)
 from tests.unit.plugins.hash_exif_media import (
     make_audio,
     make_heic,
@@ -20,6 +26,24 @@ from tests.unit.plugins.hash_exif_media import (
 def test_jpeg_and_png_are_images(tmp_path: Path) -> None:
     assert sniff_media_type(make_rich_exif_jpeg(tmp_path / "photo.jpg")) == "image"
     assert sniff_media_type(make_png(tmp_path / "picture.png")) == "image"
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "GIF", "WEBP"])
+def test_common_photo_formats_are_known_by_their_first_bytes(
+    tmp_path: Path, image_format: str
+) -> None:
+    from PIL import Image
+
+    path = tmp_path / "picture"
+    Image.new("RGB", (8, 8), "teal").save(path, format=image_format)
+    assert is_plain_image(path.read_bytes())
+    assert sniff_media_type(path) == "image"
+
+
+def test_other_formats_are_not_taken_for_plain_images(tmp_path: Path) -> None:
+    assert not is_plain_image(make_heic(tmp_path / "photo.heic").read_bytes())
+    assert not is_plain_image(make_audio(tmp_path / "tone.wav").read_bytes())  # RIFF, not WebP
+    assert not is_plain_image(b"\xff\xd8")  # too short to be a JPEG
 
 
 def test_heic_is_an_image_not_an_mp4(tmp_path: Path) -> None:
@@ -58,6 +82,7 @@ def test_wav_is_audio(tmp_path: Path) -> None:
         ("http://", "text"),
         ("see https://example.com", "text"),
         ("BM this text starts like a bitmap signature", "text"),
+        ("GIF89a is how this sentence and a GIF file both begin", "text"),
         ("héllo wörld, ünïcode text\n", "text"),
     ],
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -11,6 +10,7 @@ from typing import Literal
 from cl_server.plugins.hash.digests import (
     Check,
     Progress,
+    UnidentifiedImageFormatError,
     file_digest,
     image_pixel_digest,
     video_keyframe_digest,
@@ -54,9 +54,17 @@ def compute_hash(
     result_algorithm: ResultAlgorithm
     if algorithm == "md5":
         value, result_algorithm = file_digest(path, "md5", check=check, progress=progress), "md5"
-    elif media_type == "image" and _pillow_decodes(path):
-        value = image_pixel_digest(path, max_pixels=max_pixels, check=check, progress=progress)
-        result_algorithm = "sha512_image"
+    elif media_type == "image":
+        try:
+            value = image_pixel_digest(path, max_pixels=max_pixels, check=check, progress=progress)
+            result_algorithm = "sha512_image"
+        except UnidentifiedImageFormatError:
+            # Formats Pillow has no decoder for (SVG, HEIC, camera RAW, ...) get the generic
+            # byte hash; a format it does support whose header is broken is an error.
+            if pillow_format_signature(path):
+                raise
+            value = file_digest(path, "sha512", check=check, progress=progress)
+            result_algorithm = "sha512_generic"
     elif media_type == "video":
         value = video_keyframe_digest(path, check=check, progress=progress)
         result_algorithm = "sha512_video"
@@ -69,23 +77,3 @@ def compute_hash(
         media_type=media_type,
         process_time=time.perf_counter() - started,
     )
-
-
-def _pillow_decodes(path: Path) -> bool:
-    """Whether the image format is one Pillow can decode (so the pixel hash applies).
-
-    Formats Pillow has no decoder for (SVG, HEIC, camera RAW, ...) get the generic byte hash.
-    A file in a format Pillow does support but whose header is broken counts as decodable,
-    so it fails with a readable error instead of silently getting a different kind of hash.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            Image.open(path).close()
-        return True
-    except UnidentifiedImageError:
-        return pillow_format_signature(path)
-    except Exception:
-        return True  # recognised but broken: image_pixel_digest reports why

@@ -17,6 +17,11 @@ CHUNK_BYTES = 1024 * 1024
 _STRIP_BYTES = 16 * 1024 * 1024
 """Pixel rows are hashed in strips of about this many bytes."""
 
+
+class UnidentifiedImageFormatError(PluginError):
+    """Pillow recognises no image format in the file (as opposed to a broken file it knows)."""
+
+
 Check = Callable[[], None]
 Progress = Callable[[float], None]
 """Receives the fraction of the work done, 0.0..1.0."""
@@ -75,6 +80,11 @@ def image_pixel_digest(
             image.load()
             digest = hashlib.sha512()
             rows = max(1, strip_bytes // max(1, width * len(image.getbands())))
+            if rows >= height:  # one strip: hash the buffer itself, not a cropped copy of it
+                digest.update(image.tobytes())
+                progress(1.0)
+                check()
+                return digest.hexdigest()
             for top in range(0, height, rows):
                 digest.update(image.crop((0, top, width, min(top + rows, height))).tobytes())
                 progress(min(top + rows, height) / height)
@@ -84,7 +94,7 @@ def image_pixel_digest(
         raise
     except UnidentifiedImageError as exc:
         # Pillow's message names the server-side path; say what is wrong instead.
-        raise PluginError(
+        raise UnidentifiedImageFormatError(
             "not a readable image: the image header is damaged or the format is unsupported"
         ) from exc
     except Image.DecompressionBombError as exc:

@@ -5,7 +5,10 @@ Order of decisions, each chosen so a weak signature cannot misfile a common file
 2. text (valid UTF-8, no NUL or stray control bytes in the first 64 KiB) → ``url`` when the whole
    file is one http(s) URL, else ``text`` (a text file that happens to start with "BM" is text,
    not a bitmap); SVG is the one text format reported as ``image``;
-3. binary: an HEIF/AVIF brand → ``image``; else puremagic's best signature; image types →
+3. binary: a JPEG, PNG, GIF or WebP signature → ``image`` (these four open with bytes no other
+   format starts with, and they are most of a photo library, so puremagic's scan of its whole
+   signature table is skipped for them); an HEIF/AVIF brand → ``image``; else puremagic's best
+   signature; image types →
    ``image``; audio/video containers are opened
    with PyAV (headers only) to tell ``video`` (a real video stream, cover art excluded) from
    ``audio``; anything else → ``file``.
@@ -35,6 +38,7 @@ _STRAY_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 _IMAGE_BRANDS = frozenset(
     {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
 )
+_PLAIN_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
 _AV_CONTAINER_MIMES = frozenset(
     {"application/ogg", "application/x-matroska", "application/vnd.ms-asf"}
 )
@@ -144,18 +148,25 @@ def av_media_type(path: Path) -> MediaType | None:
         return None
 
 
+def is_plain_image(head: bytes) -> bool:
+    """JPEG, PNG, GIF or WebP by their leading bytes (the caller has ruled out text first)."""
+    return head.startswith(_PLAIN_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
 def sniff_media_type(path: Path) -> MediaType:
     with path.open("rb") as stream:
         head = stream.read(TEXT_PROBE_BYTES)
     if not head:
         return "file"
-    mime = best_mime(path)
     if looks_like_text(head):
-        if mime == "image/svg+xml" or is_svg(head):
+        if is_svg(head) or best_mime(path) == "image/svg+xml":
             return "image"
         return "url" if is_single_url(head) else "text"
+    if is_plain_image(head):
+        return "image"
     if head[4:8] == b"ftyp" and head[8:12] in _IMAGE_BRANDS:
         return "image"
+    mime = best_mime(path)
     if mime.startswith("image/"):
         return "image"
     if mime.startswith(("video/", "audio/")) or mime in _AV_CONTAINER_MIMES:

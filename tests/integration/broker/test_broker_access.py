@@ -138,12 +138,19 @@ def make_client(secured: SecuredBroker) -> Iterator[MakeClient]:
     made: list[MqttTestClient] = []
     counter = iter(range(1_000_000))
 
-    def make(*, service: bool = False, will_topic: str | None = None) -> MqttTestClient:
+    def make(
+        *,
+        service: bool = False,
+        will_topic: str | None = None,
+        client_id: str | None = None,
+        clean_session: bool = True,
+    ) -> MqttTestClient:
         """A connected client: anonymous unless ``service``."""
         client = MqttTestClient(
             secured,
-            f"access-test-{next(counter)}",
+            client_id or f"access-test-{next(counter)}",
             credentials=secured.credentials if service else None,
+            clean_session=clean_session,
         )
         if will_topic is not None:
             client.client.will_set(will_topic, payload=None, qos=1, retain=True)
@@ -222,6 +229,25 @@ def test_anonymous_publish_is_dropped_and_the_connection_stays(
         worker_topic("real"),
         worker_topic("zz-marker"),
     ]
+
+
+def test_anonymous_client_resuming_a_service_session_still_cannot_publish(
+    make_client: MakeClient,
+) -> None:
+    # amqtt hands a returning client id its old session object (clean_session=False); the
+    # right to publish must follow the account that connected now, not the session's past.
+    reader = make_client()
+    reader.subscribe(JOB_EVENTS_TOPIC)
+    service = make_client(service=True, client_id="resumed-session", clean_session=False)
+    service.publish(JOB_EVENTS_TOPIC, b"from the service")
+    assert _first_message(reader) == (JOB_EVENTS_TOPIC, b"from the service", False)
+    service.close()
+
+    intruder = make_client(client_id="resumed-session", clean_session=False)
+    intruder.publish(JOB_EVENTS_TOPIC, b"forged")
+    marker = make_client(service=True)
+    marker.publish(JOB_EVENTS_TOPIC, b"marker")
+    assert _first_message(reader) == (JOB_EVENTS_TOPIC, b"marker", False)
 
 
 def test_anonymous_last_will_is_not_published(make_client: MakeClient) -> None:

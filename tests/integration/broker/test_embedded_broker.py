@@ -49,9 +49,12 @@ class MqttTestClient:
         client_id: str,
         *,
         credentials: ServiceCredentials | None = None,
+        clean_session: bool = True,
     ) -> None:
         self.broker = broker
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session
+        )
         if credentials is not None:
             self.client.username_pw_set(credentials.username, credentials.password)
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)

@@ -88,6 +88,10 @@ async def run_broker(
     from amqtt.contexts import Action, BrokerConfig, ListenerConfig, ListenerType
     from amqtt.session import Session
 
+    # PUBLISH answers by account name. A dict of at most two entries: only anonymous clients
+    # and the service account get past authentication.
+    may_publish: dict[str | None, bool] = {}
+
     class _Broker(Broker):
         async def stream_connected(
             self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str
@@ -107,6 +111,16 @@ async def run_broker(
             # still spend a task and a gather on each subscriber of each message.
             if action == Action.RECEIVE:
                 return True
+            if action == Action.PUBLISH:
+                # The plugin decides PUBLISH by the account alone (the service may publish
+                # anywhere, anonymous clients nowhere), so one answer per account holds for
+                # every topic; asking per message cost a task and a gather per publish. Keyed by
+                # name, not session: amqtt reuses a session object for a returning client id.
+                allowed = may_publish.get(session.username)
+                if allowed is None:
+                    allowed = await super()._topic_filtering(session, topic, action)
+                    may_publish[session.username] = allowed
+                return allowed
             return await super()._topic_filtering(session, topic, action)
 
     config = BrokerConfig(

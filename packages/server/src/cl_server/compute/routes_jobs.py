@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
@@ -18,7 +19,7 @@ from cl_client.models import JobCreatedResponse, JobResponse
 from cl_server.compute.dependencies import JobsCaller, Services, VisibleJob, job_not_found
 from cl_server.compute.errors import NotFoundError
 from cl_server.compute.services import ComputeServices
-from cl_server.compute.streamed_form import receive_form
+from cl_server.compute.streamed_form import StreamedForm, receive_form
 from cl_server.compute.submission import ParsedSubmission, parse_submission, safe_filename
 from cl_server.lifecycle import INPUT_DIR
 from cl_server.openapi import content_response, error_responses
@@ -77,21 +78,36 @@ async def submit_job(
         raise NotFoundError(f"Unknown task type: {task_type}")
     job_id = str(uuid.uuid4())
     job_dir = services.files.job_dir(job_id)
+    received: StreamedForm | None = None
     try:
-        form = await receive_form(
+        received = await receive_form(
             request,
             lambda client_name: job_dir / INPUT_DIR / safe_filename(client_name),
             max_fields=MAX_FORM_FIELDS,
         )
-        submission = parse_submission(spec, form)
+        submission = parse_submission(spec, received.form)
     except BaseException:
         # Bad form, 413 or a client gone mid-upload: keep no partial upload.
-        await run_in_threadpool(shutil.rmtree, job_dir, ignore_errors=True)
+        await run_in_threadpool(_discard_upload, received, job_dir)
         raise
-    # caller.user_id is set only when auth is enforced, so other modes store no owner.
-    return await run_in_threadpool(
-        _create_job, services, job_id, task_type, submission, caller.user_id
-    )
+
+    def store() -> JobCreatedResponse:
+        # One trip to the thread pool for the upload's last bytes and the job's row.
+        try:
+            received.write_rest()
+        except BaseException:
+            _discard_upload(received, job_dir)
+            raise
+        # caller.user_id is set only when auth is enforced, so other modes store no owner.
+        return _create_job(services, job_id, task_type, submission, caller.user_id)
+
+    return await run_in_threadpool(store)
+
+
+def _discard_upload(received: StreamedForm | None, job_dir: Path) -> None:
+    if received is not None:
+        received.discard()
+    shutil.rmtree(job_dir, ignore_errors=True)
 
 
 @router.get("/jobs/{job_id}", response_model=JobResponse)

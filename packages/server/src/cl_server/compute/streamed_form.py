@@ -153,19 +153,41 @@ class _FormSink:
         return raw.decode(self._charset, errors="replace")
 
 
+@dataclass
+class StreamedForm:
+    """A form read to its end, with the upload's last bytes (all of a small one) not yet on
+    disk: ``write_rest`` puts them there. Left to the caller so that it can do this in the same
+    trip to the thread pool as its own work (a trip costs about 0.14 ms of CPU)."""
+
+    form: ReceivedForm
+    _sink: _FormSink | None = None
+
+    def write_rest(self) -> None:
+        """Blocking: write the upload's remaining bytes (creating the file, even an empty one)
+        and close it. Call it once, from a worker thread."""
+        if self._sink is not None:
+            self._sink.finish()
+
+    def discard(self) -> None:
+        """Blocking: close the upload's file if it is open; removing it is the caller's."""
+        if self._sink is not None:
+            self._sink.close()
+
+
 async def receive_form(
     request: Request, target_for: TargetNamer, *, max_fields: int
-) -> ReceivedForm:
+) -> StreamedForm:
     """Read the request's form; an uploaded file goes to ``target_for(client_filename)``.
 
     Bodies that are not multipart (an urlencoded form for a task without a file) are read with
-    Starlette. On any error the caller removes what was written.
+    Starlette. On any error, here or later, the caller removes what was written (after
+    ``discard``).
     """
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data":
         async with request.form(max_files=0, max_fields=max_fields) as form:
-            return ReceivedForm(
-                fields=[(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+            return StreamedForm(
+                ReceivedForm(fields=[(k, v) for k, v in form.multi_items() if isinstance(v, str)])
             )
     boundary = options.get(b"boundary")
     if not boundary:
@@ -192,13 +214,13 @@ async def receive_form(
             if sink.pending_bytes >= WRITE_BATCH_BYTES:
                 await run_in_threadpool(sink.write_pending)
         parser.finalize()
-        await run_in_threadpool(sink.finish)
-    except FormParserError as exc:
-        raise MalformedFormError("Invalid multipart data.") from exc
-    finally:
+    except BaseException as exc:
         if sink.open:
             await run_in_threadpool(sink.close)
-    return form
+        if isinstance(exc, FormParserError):
+            raise MalformedFormError("Invalid multipart data.") from exc
+        raise
+    return StreamedForm(form, sink)
 
 
 def _charset(options: dict[bytes, bytes]) -> str:

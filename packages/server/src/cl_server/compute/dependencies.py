@@ -60,13 +60,14 @@ def job_not_found(job_id: str) -> NotFoundError:
     return NotFoundError(f"Job {job_id} not found")
 
 
-def get_visible_job(job_id: str, services: Services, caller: JobsCaller) -> JobRecord:
+async def get_visible_job(job_id: str, services: Services, caller: JobsCaller) -> JobRecord:
     """The job ``{job_id}`` if the caller may see it; else the same 404 as for a missing job.
 
     Someone else's job answers exactly like an unknown id, so job ids of other users cannot
-    be probed. (A sync dependency: FastAPI runs it in the thread pool.)
+    be probed. (The row is read in the thread pool; the dependency itself is async so that a
+    route needing nothing more, like ``GET /jobs/{id}``, makes one trip there, not two.)
     """
-    job = services.store.get_job(job_id)
+    job = await run_in_threadpool(services.store.get_job, job_id)
     if job is None or not may_access(caller, job.created_by):
         raise job_not_found(job_id)
     return job

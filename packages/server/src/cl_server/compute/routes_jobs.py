@@ -111,7 +111,8 @@ def _discard_upload(received: StreamedForm | None, job_dir: Path) -> None:
 
 
 @router.get("/jobs/{job_id}", response_model=JobResponse)
-def get_job(job: VisibleJob, services: Services) -> JobResponse:
+async def get_job(job: VisibleJob, services: Services) -> JobResponse:
+    # async: everything here is in memory (VisibleJob read the row in the thread pool).
     response = job.to_response()
     if response.status == "queued":
         # The job keeps waiting (a worker may come); this only says why nothing picks it up.

@@ -56,6 +56,14 @@ def test_create_get_delete(store: JobStore) -> None:
     assert store.delete_job("job-1") is False
 
 
+def test_get_jobs_reads_the_existing_ones_by_id(store: JobStore) -> None:
+    first, second = _new(store), _new(store, "exif")
+    found = store.get_jobs([first, "missing", second])
+    assert found == {first: store.get_job(first), second: store.get_job(second)}
+    assert found[second].task_type == "exif"
+    assert store.get_jobs([]) == {}
+
+
 def test_claim_order_is_priority_then_age(store: JobStore) -> None:
     low_old = _new(store, priority=1, created_at=100)
     high_new = _new(store, priority=9, created_at=300)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from cl_client.models import JobEvent
@@ -42,20 +44,55 @@ def event(job_id: str, event_type: str, timestamp: int = 1) -> JobEvent:
 
 
 class Jobs:
-    """A stand-in for the job store's ``get_job``: the rows as the test sets them."""
+    """A stand-in for the job store's ``get_job`` and ``get_jobs``: the rows as the test sets
+    them."""
 
     def __init__(self) -> None:
         self.rows: dict[str, JobRecord] = {}
         self.lookups = 0
+        self.batch_lookups: list[set[str]] = []
 
     def get(self, job_id: str) -> JobRecord | None:
         self.lookups += 1
         return self.rows.get(job_id)
 
+    def get_many(self, job_ids: Collection[str]) -> dict[str, JobRecord]:
+        self.batch_lookups.append(set(job_ids))
+        return {job_id: self.rows[job_id] for job_id in job_ids if job_id in self.rows}
+
 
 def make_metrics(jobs: Jobs, **kwargs: int) -> tuple[JobMetrics, CollectorRegistry]:
     registry = CollectorRegistry()
-    return JobMetrics(registry, jobs.get, task_types=["hash", "exif"], **kwargs), registry
+    metrics = JobMetrics(
+        registry, jobs.get, batch_lookup=jobs.get_many, task_types=["hash", "exif"], **kwargs
+    )
+    return metrics, registry
+
+
+def test_the_ends_of_a_batch_are_read_in_one_lookup() -> None:
+    jobs = Jobs()
+    metrics, registry = make_metrics(jobs)
+    jobs.rows["a"] = job("a", status="completed", started_at=1_000, completed_at=2_000)
+    jobs.rows["b"] = job("b", "exif", status="failed", started_at=1_000, completed_at=1_500)
+    jobs.rows["c"] = job("c", status="completed", started_at=1_000, completed_at=1_200)
+    metrics.record(event("c", "completed", timestamp=7))
+    jobs.lookups = 0
+    metrics.record_batch(
+        [
+            event("a", "processing"),
+            event("a", "completed"),
+            event("b", "failed"),
+            event("c", "completed", timestamp=7),  # the re-publication: needs no row
+            event("gone", "completed"),  # deleted (and never seen): read, found missing
+        ]
+    )
+    assert jobs.batch_lookups == [{"a", "b", "gone"}]
+    assert jobs.lookups == 0, "no row is read one by one"
+    samples = scrape(registry)
+    assert value(samples, "cl_jobs_completed_total", task_type="hash") == 2
+    assert value(samples, "cl_jobs_failed_total", task_type="exif") == 1
+    assert value(samples, "cl_job_duration_seconds_sum", task_type="hash") == pytest.approx(1.2)
+    assert total(samples, "cl_jobs_completed_total") == 2
 
 
 def test_known_task_types_start_at_zero() -> None:

@@ -30,7 +30,11 @@ class ComputeMetrics:
         self.registry = CollectorRegistry()
         task_types = sorted(plugin_specs())
         self.jobs = JobMetrics(
-            self.registry, store.get_job, facts_lookup=facts_lookup, task_types=task_types
+            self.registry,
+            store.get_job,
+            facts_lookup=facts_lookup,
+            batch_lookup=store.get_jobs,
+            task_types=task_types,
         )
         self.registry.register(QueueDepthCollector(store.engine, task_types))
         connected = Gauge(
@@ -39,7 +43,7 @@ class ComputeMetrics:
             registry=self.registry,
         )
         connected.set_function(lambda: workers.summary().num_workers)
-        self.feed = EventFeed(self.jobs.record)
+        self.feed = EventFeed(self.jobs.record_batch)
         """Subscribe ``feed.handle_message`` to ``inference/events``."""
 
     def render(self, accept: str | None) -> tuple[bytes, str]:

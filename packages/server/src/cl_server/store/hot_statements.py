@@ -28,6 +28,7 @@ GET_CONFIG = select(_config).where(_config.c.id == bindparam("b_id"))
 
 INSERT_JOB = insert(jobs)
 GET_JOB = select(jobs).where(_c.job_id == bindparam("b_job_id"))
+GET_JOBS = select(jobs).where(_c.job_id.in_(bindparam("b_job_ids", expanding=True)))
 HAS_QUEUED = (
     select(_c.job_id)
     .where(_c.status == QUEUED, _c.task_type.in_(bindparam("b_task_types", expanding=True)))

@@ -18,7 +18,7 @@ Leases and attempts (see docs/store.md):
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Collection, Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from types import TracebackType
@@ -231,6 +231,14 @@ class JobStore:
         with self._read_core() as connection:
             row = connection.execute(hot.GET_JOB, {"b_job_id": job_id}).first()
             return None if row is None else _record(row)
+
+    def get_jobs(self, job_ids: Collection[str]) -> dict[str, JobRecord]:
+        """The jobs among ``job_ids`` that exist, by id, read in one statement."""
+        if not job_ids:
+            return {}
+        with self._read_core() as connection:
+            rows = connection.execute(hot.GET_JOBS, {"b_job_ids": list(job_ids)}).all()
+        return {row.job_id: _record(row) for row in rows}
 
     def delete_job(self, job_id: str) -> bool:
         return self.delete_jobs([job_id]) > 0

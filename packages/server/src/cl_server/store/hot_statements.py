@@ -67,9 +67,10 @@ CLAIM_UPDATE = (
     update(jobs).where(_c.job_id == bindparam("b_job_id"), _c.status == QUEUED).values(_CLAIMED)
 )
 
-# PostgreSQL claims one job in one statement (its own transaction in autocommit): the
-# subquery locks the best queued row, skipping rows other claimers hold, and the UPDATE
-# returns the row as claimed. The queue pattern PostgreSQL's docs give for SKIP LOCKED.
+# One job in one statement. PostgreSQL (its own transaction in autocommit): the subquery locks
+# the best queued row, skipping rows other claimers hold, and the UPDATE returns the row as
+# claimed; the queue pattern PostgreSQL's docs give for SKIP LOCKED. SQLite (3.35 and newer)
+# renders no FOR UPDATE and runs it inside BEGIN IMMEDIATE, which serialises claimers.
 CLAIM_ONE_RETURNING = (
     update(jobs)
     .where(

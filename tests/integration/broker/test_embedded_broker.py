@@ -18,6 +18,7 @@ from cl_client.paho_shutdown import shut_down_paho_client
 from cl_server.broker import EmbeddedBroker, broker_reachable, embedded, run_broker
 from cl_server.broker.credentials import ServiceCredentials, generate_service_credentials
 from cl_server.broker.embedded import BrokerStartError, ephemeral_range_start, pick_free_port
+from cl_server.broker.main import event_loop_factory
 from cl_server.broker.server import _enable_tcp_keepalive  # pyright: ignore[reportPrivateUsage]
 
 pytestmark = pytest.mark.integration
@@ -318,6 +319,35 @@ def test_broker_sockets_use_tcp_keepalive() -> None:
             if hasattr(socket, "TCP_KEEPIDLE"):  # Linux
                 assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
                 assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+
+
+def test_keepalive_is_set_on_uvloop_sockets_too() -> None:
+    # The broker process runs on uvloop, whose transports hand out a PseudoSocket, not a socket.
+    factory = event_loop_factory()
+    if factory is None:
+        pytest.skip("uvloop is not installed here (Windows); the broker runs on asyncio's loop")
+    seen: list[int] = []
+
+    async def serve_one() -> None:
+        async def accepted(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            _enable_tcp_keepalive(writer)
+            sock = writer.get_extra_info("socket")
+            seen.append(sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
+            writer.close()
+
+        server = await asyncio.start_server(accepted, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(serve_one())
+    assert seen == [1]
 
 
 def test_graceful_disconnect_does_not_fire_will(

@@ -7,8 +7,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from asyncio import trsock
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from cl_server.broker.credentials import ServiceCredentials
@@ -35,6 +34,11 @@ TCP_KEEPALIVE_INTERVAL_S = 10
 TCP_KEEPALIVE_PROBES = 3
 
 
+@runtime_checkable
+class _SocketOptions(Protocol):
+    def setsockopt(self, level: int, optname: int, value: int, /) -> None: ...
+
+
 def _enable_tcp_keepalive(writer: asyncio.StreamWriter) -> None:
     """Let the kernel notice peers that vanished without closing (power loss, network gone).
 
@@ -44,7 +48,8 @@ def _enable_tcp_keepalive(writer: asyncio.StreamWriter) -> None:
     abnormal disconnect and publishes the will. A frozen process on a live host is not detected.
     """
     sock = writer.get_extra_info("socket")
-    if not isinstance(sock, socket.socket | trsock.TransportSocket):
+    # asyncio hands out a TransportSocket, uvloop a PseudoSocket: anything with setsockopt.
+    if not isinstance(sock, _SocketOptions):
         return
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)

@@ -18,7 +18,6 @@ from cl_client.paho_shutdown import shut_down_paho_client
 from cl_server.broker import EmbeddedBroker, broker_reachable, embedded, run_broker
 from cl_server.broker.credentials import ServiceCredentials, generate_service_credentials
 from cl_server.broker.embedded import BrokerStartError, ephemeral_range_start, pick_free_port
-from cl_server.broker.main import event_loop_factory
 from cl_server.broker.server import _enable_tcp_keepalive  # pyright: ignore[reportPrivateUsage]
 
 pytestmark = pytest.mark.integration
@@ -323,9 +322,9 @@ def test_broker_sockets_use_tcp_keepalive() -> None:
 
 def test_keepalive_is_set_on_uvloop_sockets_too() -> None:
     # The broker process runs on uvloop, whose transports hand out a PseudoSocket, not a socket.
-    factory = event_loop_factory()
-    if factory is None:
-        pytest.skip("uvloop is not installed here (Windows); the broker runs on asyncio's loop")
+    uvloop = pytest.importorskip(
+        "uvloop", reason="uvloop is not installed here (Windows); the broker runs on asyncio's"
+    )
     seen: list[int] = []
 
     async def serve_one() -> None:
@@ -345,7 +344,7 @@ def test_keepalive_is_set_on_uvloop_sockets_too() -> None:
         writer.close()
         server.close()
 
-    with asyncio.Runner(loop_factory=factory) as runner:
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(serve_one())
     assert seen == [1]
 

@@ -80,14 +80,13 @@ def image_pixel_digest(
             image.load()
             digest = hashlib.sha512()
             rows = max(1, strip_bytes // max(1, width * len(image.getbands())))
-            if rows >= height:  # one strip: hash the buffer itself, not a cropped copy of it
-                digest.update(image.tobytes())
-                progress(1.0)
-                check()
-                return digest.hexdigest()
             for top in range(0, height, rows):
-                digest.update(image.crop((0, top, width, min(top + rows, height))).tobytes())
-                progress(min(top + rows, height) / height)
+                bottom = min(top + rows, height)
+                # A strip that is the whole image is its buffer: no cropped copy of it.
+                whole = top == 0 and bottom == height
+                strip = image if whole else image.crop((0, top, width, bottom))
+                digest.update(strip.tobytes())
+                progress(bottom / height)
                 check()
             return digest.hexdigest()
     except PluginError:
